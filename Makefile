@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make             build pvisor.ko (against KDIR), the launcher, the example
+#                  guests and the selftests
+# make check       every test: lint, then all lanes of the emulated lab
+# make demo        boot the lab and show the module loaded with VMX on
+# make lint        W=1 and sparse builds, checkpatch --strict
+#
+# KDIR defaults to the running kernel's build tree.  The lab kernel's tree is
+# printed by selftests/lab/build-kernel.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+SRC_TAR := /usr/src/linux-source-6.1.tar.xz
+BUILD := $(CURDIR)/build
+KSFT := $(BUILD)/ksft
+
+CC ?= gcc
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(CURDIR)/uapi
+# kselftest_harness.h is written for -Wall, not -Wextra.
+TEST_CFLAGS := -O2 -g -Wall -Werror -D_GNU_SOURCE -I$(CURDIR)/uapi
+# Static: the lab's initramfs has no C library.
+USER_LDFLAGS := -static -pthread
+
+SELFTESTS := $(patsubst %.c,%,$(wildcard selftests/*_test.c))
+
+# Builds a guest from userspace, for the launcher (and the selftests).
+BOOT_OBJ := userspace/lib/pvisor_boot.o
+BOOT_DEPS := userspace/lib/pvisor_boot.h uapi/linux/pvisor.h uapi/linux/pvisor_para.h
+
+# The guest kit: freestanding 64-bit code linked at 1 MiB by guest.ld.
+# No SSE, so that handlers never clobber the vector registers of the code
+# they interrupt; no loop-to-memset rewriting, or string.c would recurse;
+# __printf() as the kernel's compiler_attributes.h has it.
+GUEST_DIR := userspace/guest
+GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(CURDIR)/uapi \
+	-ffreestanding -fno-pic -fno-pie -mno-red-zone -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -mgeneral-regs-only \
+	-fno-tree-loop-distribute-patterns \
+	'-D__printf(a, b)=__attribute__((format(printf, a, b)))'
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld \
+	-Wl,--build-id=none
+GUEST_KIT := $(addprefix $(GUEST_DIR)/,entry.S start.c console.c string.c \
+	page_alloc.c paging.c)
+GUEST_DEPS := $(GUEST_KIT) $(wildcard $(GUEST_DIR)/*.h) $(GUEST_DIR)/guest.ld \
+	uapi/linux/pvisor_para.h
+GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf
+
+.PHONY: all module userspace guests selftests lab-stage lint check demo clean
+
+all: module userspace guests selftests
+
+module:
+	@if [ ! -d "$(KDIR)" ]; then \
+		echo "make: no kernel build tree at $(KDIR): apt-get install linux-headers-$$(uname -r), or build the lab kernel: make KDIR=\$$(selftests/lab/build-kernel)"; \
+		exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace: userspace/pvisor
+
+userspace/pvisor: userspace/pvisor.c $(BOOT_OBJ) $(BOOT_DEPS)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(BOOT_OBJ) $(USER_LDFLAGS)
+
+$(BOOT_OBJ): userspace/lib/pvisor_boot.c $(BOOT_DEPS)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+guests: $(GUESTS)
+
+$(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.c $(GUEST_DEPS)
+	$(CC) $(GUEST_CFLAGS) -o $@ $< $(GUEST_KIT) $(GUEST_LDFLAGS)
+
+selftests: $(SELFTESTS)
+
+# kselftest's harness comes from Debian's linux-source-6.1.
+$(KSFT)/kselftest_harness.h:
+	@test -f $(SRC_TAR) || { echo "make: $(SRC_TAR) missing: apt-get install linux-source-6.1"; exit 1; }
+	mkdir -p $(KSFT)
+	tar -xJf $(SRC_TAR) -C $(KSFT) --strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+
+selftests/%_test: selftests/%_test.c selftests/pvisor_util.h uapi/linux/pvisor.h $(KSFT)/kselftest_harness.h
+	$(CC) $(TEST_CFLAGS) -I$(KSFT) -o $@ $< $(USER_LDFLAGS)
+
+# Used by the lab runner: STAGE=dir KDIR=tree.
+lab-stage: userspace selftests guests
+	selftests/lab/stage $(STAGE) $(KDIR)
+
+lint: userspace selftests
+	selftests/lab/lint
+
+check:
+	selftests/lab/deps
+	$(MAKE) userspace selftests guests
+	selftests/lab/check-all --lint
+
+demo:
+	selftests/lab/deps
+	$(MAKE) userspace selftests guests
+	selftests/lab/run-lane demo
+
+clean:
+	rm -rf $(BUILD) userspace/pvisor $(BOOT_OBJ) $(GUESTS) $(SELFTESTS)
+	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
+		kmod/modules.order .*.cmd Module.symvers modules.order

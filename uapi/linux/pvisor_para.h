@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pvisor guest ABI: hypercalls and the start-info page
+ * (Documentation/hypercalls.rst).
+ *
+ * A hypercall is VMCALL at guest CPL 0 with the number in RAX and arguments
+ * in RDI, RSI, RDX, R10, R8, R9; the result comes back in RAX, negative
+ * PVISOR_E* on error.  Other registers are preserved.  Addresses passed in
+ * hypercalls are guest-physical.
+ */
+#ifndef _UAPI_LINUX_PVISOR_PARA_H
+#define _UAPI_LINUX_PVISOR_PARA_H
+
+#include <linux/types.h>
+
+#define PVISOR_PARA_VERSION	1
+
+/*
+ * CPUID leaf 0x40000000 returns the largest hypervisor leaf in EAX and
+ * "pvisorpvisor" in EBX, ECX, EDX; leaf 0x40000001 returns
+ * PVISOR_PARA_VERSION in EAX.
+ */
+#define PVISOR_CPUID_SIGNATURE	0x40000000
+
+/* Hypercall numbers. */
+#define PVISOR_HC_NOP		0	/* returns 0 */
+#define PVISOR_HC_CONSOLE_WRITE	1	/* (gpa, len): returns len written */
+#define PVISOR_HC_SHUTDOWN	2	/* (status): does not return */
+#define PVISOR_HC_GET_INFO	3	/* (PVISOR_INFO_*): returns the value */
+
+/* PVISOR_HC_GET_INFO selectors. */
+#define PVISOR_INFO_MEM_SIZE	0	/* bytes of guest memory in all slots */
+#define PVISOR_INFO_VCPU_ID	1	/* this vCPU's id */
+#define PVISOR_INFO_VERSION	2	/* PVISOR_PARA_VERSION */
+
+/* Hypercall errors, returned negated in RAX. */
+#define PVISOR_EPERM		1	/* called from guest CPL > 0 */
+#define PVISOR_EFAULT		14	/* an address outside guest memory */
+#define PVISOR_EINVAL		22	/* a bad argument */
+#define PVISOR_ENOSYS		38	/* unknown hypercall number */
+
+/* Most bytes one PVISOR_HC_CONSOLE_WRITE takes; longer writes are cut. */
+#define PVISOR_CONSOLE_WRITE_MAX	2048
+
+/*
+ * Start-info page: the launcher puts it in guest memory and passes its
+ * guest-physical address in RDI at the guest's entry point.
+ */
+#define PVISOR_START_MAGIC	0x49535650	/* "PVSI" */
+#define PVISOR_MEMMAP_MAX	16
+
+#define PVISOR_MEM_RAM		1	/* free for the guest to use */
+#define PVISOR_MEM_RESERVED	2	/* launcher structures: page tables,
+					 * GDT, TSS, this page, command line
+					 */
+
+struct pvisor_memmap_entry {
+	__u64 base;
+	__u64 size;
+	__u32 type;		/* PVISOR_MEM_* */
+	__u32 padding;
+};
+
+struct pvisor_start_info {
+	__u32 magic;		/* PVISOR_START_MAGIC */
+	__u32 version;		/* PVISOR_PARA_VERSION */
+	__u32 vcpu_id;
+	__u32 nr_memmap;
+	__u64 mem_size;		/* bytes of guest memory */
+	__u64 cmdline;		/* guest-physical address, NUL-terminated */
+	__u64 cmdline_len;	/* without the NUL */
+	__u64 reserved[4];
+	struct pvisor_memmap_entry memmap[PVISOR_MEMMAP_MAX];
+};
+
+#endif /* _UAPI_LINUX_PVISOR_PARA_H */

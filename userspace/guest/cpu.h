@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Wrappers for the privileged instructions the kit uses on paging.  Under
+ * pvisor's shadow paging, CR3 loads and INVLPG exit to the host, which
+ * rebuilds or zaps its shadow entries: call them only when needed.
+ */
+#ifndef GUEST_CPU_H
+#define GUEST_CPU_H
+
+#include <stdint.h>
+
+/* The linear address of the last page fault. */
+static inline uint64_t read_cr2(void)
+{
+	uint64_t val;
+
+	asm volatile("mov %%cr2, %0" : "=r" (val));
+	return val;
+}
+
+static inline uint64_t read_cr3(void)
+{
+	uint64_t val;
+
+	asm volatile("mov %%cr3, %0" : "=r" (val));
+	return val;
+}
+
+/* Switch page tables; every non-global translation is flushed. */
+static inline void write_cr3(uint64_t val)
+{
+	asm volatile("mov %0, %%cr3" : : "r" (val) : "memory");
+}
+
+/* INVLPG: drop the translation of the page, of any size, holding @va. */
+static inline void tlb_flush_page(uint64_t va)
+{
+	asm volatile("invlpg (%0)" : : "r" (va) : "memory");
+}
+
+#endif /* GUEST_CPU_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Building a guest from userspace: one VM with one slot of guest memory at
+ * guest-physical 0, one vCPU, an ELF image, and the initial 64-bit state
+ * (identity page tables, GDT, TSS, stack, start-info page).  Shared by the
+ * launcher and the selftests.
+ *
+ * Every function returns 0 or -1; on -1, vm->err holds a message that names
+ * the failing step (and the ioctl and errno where one failed), and errno is
+ * left as the failing system call set it.
+ */
+#ifndef PVISOR_BOOT_H
+#define PVISOR_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/pvisor.h>
+#include <linux/pvisor_para.h>
+
+/*
+ * Guest memory: a multiple of 2 MiB (the identity map's page size), at most
+ * what one page-directory-pointer table maps.
+ */
+#define PVISOR_BOOT_MEM_ALIGN	(2ULL << 20)
+#define PVISOR_BOOT_MEM_MIN	PVISOR_BOOT_MEM_ALIGN
+#define PVISOR_BOOT_MEM_MAX	(512ULL << 30)
+
+/* The command line gets one page, NUL included. */
+#define PVISOR_BOOT_CMDLINE_MAX	4096
+
+struct pvisor_vm {
+	int sys_fd;
+	int vm_fd;
+	int vcpu_fd;
+	struct pvisor_run *run;	/* mmap of the vCPU fd */
+	size_t run_size;
+
+	uint8_t *mem;		/* guest-physical 0 in the launcher */
+	uint64_t mem_size;
+
+	uint64_t image_end;	/* first byte above the loaded ELF image */
+	uint64_t entry;		/* the ELF's entry point */
+	uint64_t boot_base;	/* launcher structures: [boot_base, mem_size) */
+	uint64_t pml4;		/* guest-physical address of the page tables */
+	uint64_t start_info;	/* guest-physical address of the start info */
+	uint64_t stack_top;
+
+	char err[256];
+};
+
+/* Open /dev/pvisor, check the API, create the VM, its memory and vCPU 0. */
+int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size);
+
+/*
+ * Load the PT_LOAD segments of a 64-bit x86 ELF executable at their physical
+ * addresses (p_paddr) and remember its entry point.
+ */
+int pvisor_vm_load_elf(struct pvisor_vm *vm, const char *path);
+
+/*
+ * Lay out the launcher structures at the top of guest memory and set the
+ * vCPU's registers so that it starts at vm->entry in 64-bit mode with RDI
+ * pointing at the start-info page.  @cmdline may be NULL.
+ */
+int pvisor_vm_setup_boot(struct pvisor_vm *vm, const char *cmdline);
+
+/* Guest-physical address to launcher pointer, NULL outside guest memory. */
+void *pvisor_vm_gpa(struct pvisor_vm *vm, uint64_t gpa, uint64_t len);
+
+/* Close everything; safe on a partly created VM. */
+void pvisor_vm_destroy(struct pvisor_vm *vm);
+
+/* A readable name for PVISOR_KILL_* reasons. */
+const char *pvisor_kill_reason_name(uint32_t reason);
+
+#endif /* PVISOR_BOOT_H */
