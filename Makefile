@@ -16,8 +16,13 @@ KSFT := $(BUILD)/ksft
 
 CC ?= gcc
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(CURDIR)/uapi
-# kselftest_harness.h is written for -Wall, not -Wextra.
-TEST_CFLAGS := -O2 -g -Wall -Werror -D_GNU_SOURCE -I$(CURDIR)/uapi
+# kselftest_harness.h is written for -Wall, not -Wextra.  Guest code runs
+# inside the test binaries (selftests/guest_util.h): no stack protector (a
+# guest has no TLS), no red zone (exceptions land on the interrupted stack),
+# no loop-to-memset rewriting (a guest has no C library).
+TEST_CFLAGS := -O2 -g -Wall -Werror -D_GNU_SOURCE -I$(CURDIR)/uapi \
+	-I$(CURDIR)/userspace/lib -fno-stack-protector -mno-red-zone \
+	-fno-tree-loop-distribute-patterns
 # Static: the lab's initramfs has no C library.
 USER_LDFLAGS := -static -pthread
 
@@ -79,8 +84,8 @@ $(KSFT)/kselftest_harness.h:
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 
-selftests/%_test: selftests/%_test.c selftests/pvisor_util.h uapi/linux/pvisor.h $(KSFT)/kselftest_harness.h
-	$(CC) $(TEST_CFLAGS) -I$(KSFT) -o $@ $< $(USER_LDFLAGS)
+selftests/%_test: selftests/%_test.c $(wildcard selftests/*.h) $(BOOT_OBJ) $(BOOT_DEPS) $(KSFT)/kselftest_harness.h
+	$(CC) $(TEST_CFLAGS) -I$(KSFT) -o $@ $< $(BOOT_OBJ) $(USER_LDFLAGS)
 
 # Used by the lab runner: STAGE=dir KDIR=tree.
 lab-stage: userspace selftests guests

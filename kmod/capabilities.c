@@ -17,6 +17,7 @@
 #include <asm/msr.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
+#include <asm/tsc.h>
 #include <asm/vmx.h>
 #include <linux/pvisor.h>
 
@@ -143,8 +144,8 @@ static int setup_controls(struct pvisor_caps *c)
 	int ret;
 
 	ret = adjust_ctl("pin-based", c->pinbased,
-			 PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING, 0,
-			 &c->ctl_pin);
+			 PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
+			 PIN_BASED_VMX_PREEMPTION_TIMER, &c->ctl_pin);
 	ret = ret ?: adjust_ctl("processor-based", c->procbased, proc,
 				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
 				&c->ctl_proc);
@@ -170,6 +171,10 @@ static int setup_controls(struct pvisor_caps *c)
 	}
 	c->has_vpid = c->ctl_proc2 & SECONDARY_EXEC_ENABLE_VPID;
 	c->maxphyaddr = boot_cpu_data.x86_phys_bits;
+	if (c->ctl_pin & PIN_BASED_VMX_PREEMPTION_TIMER)
+		c->preemption_timer = min_t(u64, U32_MAX,
+					    ((u64)tsc_khz * PVISOR_GUEST_SLICE_MS) >>
+					    (c->misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
 	if (boot_cpu_has(X86_FEATURE_XSAVE))
 		c->host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	return 0;

@@ -32,6 +32,12 @@ static inline u32 pvisor_ctl_allowed(u64 msr)
 	return (u32)(msr >> 32);
 }
 
+/*
+ * The longest a guest runs without a VM exit: the VMX-preemption timer
+ * guarantees the host regains the CPU even if no interrupt reaches it.
+ */
+#define PVISOR_GUEST_SLICE_MS	4
+
 struct pvisor_caps {
 	u64 basic;
 	u32 revision;
@@ -57,6 +63,7 @@ struct pvisor_caps {
 	u32 ctl_exit;
 	u32 ctl_entry;
 	bool has_vpid;		/* VPID with single-context INVVPID */
+	u32 preemption_timer;	/* VMX-preemption timer value, 0 if none */
 	u8 maxphyaddr;
 	u64 host_xcr0;
 };

@@ -70,6 +70,7 @@ int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu)
 		return ret >= 0 ? PVISOR_TO_USER : PVISOR_RESUME;
 	case PVISOR_HC_SHUTDOWN:
 		vcpu->shutdown = true;
+		vcpu->shutdown_status = a0;
 		vcpu->run->exit_reason = PVISOR_EXIT_SHUTDOWN;
 		vcpu->run->shutdown.status = a0;
 		return PVISOR_TO_USER;

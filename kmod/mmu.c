@@ -273,9 +273,10 @@ static int shadow_map(struct pvisor_vcpu *vcpu, unsigned long gva,
 			if (!child)
 				return PVISOR_TOPUP;
 			*e = __pa(child) | PTE_P | PTE_W | PTE_U | PTE_A;
-			if (level - 1 == w->leaf_level)
-				*e |= SPTE_LARGE;
 		}
+		/* The table below now holds (part of) a guest large page. */
+		if (level == w->leaf_level)
+			*e |= SPTE_LARGE;
 		table = __va(*e & PTE_ADDR);
 	}
 	spte = page_to_phys(page) | PTE_P | PTE_A | PTE_D;

@@ -95,6 +95,7 @@ struct pvisor_vcpu {
 	struct pvisor_event event;
 	bool triple_fault;	/* an exception while delivering #DF */
 	bool shutdown;		/* the guest called PVISOR_HC_SHUTDOWN */
+	u64 shutdown_status;
 
 	/* VMX. */
 	struct page *vmcs;

@@ -86,6 +86,7 @@ static int vcpu_run(struct pvisor_vcpu *vcpu)
 
 	if (vcpu->shutdown) {
 		vcpu->run->exit_reason = PVISOR_EXIT_SHUTDOWN;
+		vcpu->run->shutdown.status = vcpu->shutdown_status;
 		return 0;
 	}
 	vcpu->run->exit_reason = PVISOR_EXIT_NONE;

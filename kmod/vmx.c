@@ -395,6 +395,10 @@ static void setup_vmcs(struct pvisor_vcpu *vcpu)
 	pvisor_vmwrite(VM_EXIT_MSR_LOAD_ADDR, areas + HOST_MSR_AREA);
 	pvisor_vmwrite(VM_EXIT_MSR_LOAD_COUNT, ARRAY_SIZE(swapped_msrs));
 	pvisor_vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
+	/* Reloaded from this field at every entry (no save on exit). */
+	if (c->preemption_timer)
+		pvisor_vmwrite(VMX_PREEMPTION_TIMER_VALUE,
+			       c->preemption_timer);
 	if (vcpu->vpid)
 		pvisor_vmwrite(VIRTUAL_PROCESSOR_ID, vcpu->vpid);
 

@@ -375,6 +375,7 @@ static const exit_handler handlers[] = {
 	[EXIT_REASON_INVVPID]		= inject_ud,
 	[EXIT_REASON_XSETBV]		= handle_xsetbv,
 	[EXIT_REASON_VMFUNC]		= inject_ud,
+	[EXIT_REASON_PREEMPTION_TIMER]	= handle_resume,
 };
 
 int pvisor_vmx_handle_exit(struct pvisor_vcpu *vcpu)

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Loading and unloading pvisor.ko: a load/unload loop leaves nothing behind,
- * and pvisor and another hypervisor (kvm_intel) each refuse cleanly when the
- * other one owns VMX, in either order.  Runs with pvisor.ko not loaded.
+ * Loading and unloading pvisor.ko: a load/unload loop leaves nothing behind.
+ * Runs with pvisor.ko not loaded.
  */
-#include <sys/mman.h>
-#include <linux/kvm.h>
 
 #include "kselftest_harness.h"
 #include "pvisor_util.h"
@@ -32,26 +29,6 @@ static void drop_page_cache(void)
 {
 	sync();
 	write_text("/proc/sys/vm/drop_caches", "3");
-}
-
-/* Load, check VMX on every CPU, unload. */
-static void load_check_unload(struct __test_metadata *_metadata)
-{
-	char vmx[256], online[256];
-	int ret;
-
-	ret = load_module(pvisor_ko_path());
-	ASSERT_EQ(0, ret) TH_LOG("finit_module(%s): %s", pvisor_ko_path(),
-				 strerror(-ret));
-	ASSERT_EQ(0, access(PVISOR_DEV, F_OK));
-	ASSERT_EQ(0, read_text(PVISOR_SYSFS "/vmx_cpus", vmx, sizeof(vmx)));
-	ASSERT_EQ(0, read_text("/sys/devices/system/cpu/online", online,
-			       sizeof(online)));
-	ASSERT_STREQ(online, vmx);
-	ret = unload_module("pvisor");
-	ASSERT_EQ(0, ret) TH_LOG("delete_module(pvisor): %s", strerror(-ret));
-	ASSERT_FALSE(module_is_loaded("pvisor"));
-	ASSERT_NE(0, access(PVISOR_DEV, F_OK));
 }
 
 FIXTURE(mod) {
@@ -113,68 +90,6 @@ TEST_F(mod, load_unload_loop)
 	ASSERT_EQ(0, write_text(KMEMLEAK, "scan"));
 	ASSERT_EQ(0, read_text(KMEMLEAK, report, sizeof(report)));
 	EXPECT_STREQ("", report);
-}
-
-static int kvm_create_vm(int kvm)
-{
-	return ioctl(kvm, KVM_CREATE_VM, 0);
-}
-
-/*
- * kvm_intel in 6.1 enters VMX when its first VM is created: whichever
- * hypervisor enters VMX first owns it, and the other must refuse cleanly.
- */
-TEST_F(mod, other_hypervisor_first)
-{
-	int kvm, vm, kmsg, ret;
-
-	RETURN_IF_SKIPPED();
-
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		SKIP(return, "/dev/kvm: %s (load kvm_intel)", strerror(errno));
-	vm = kvm_create_vm(kvm);
-	ASSERT_GE(vm, 0) TH_LOG("KVM_CREATE_VM: %s", strerror(errno));
-
-	kmsg = kmsg_open_at_end();
-	ASSERT_GE(kmsg, 0);
-	ret = load_module(pvisor_ko_path());
-	EXPECT_EQ(-EBUSY, ret) TH_LOG("finit_module: %s", strerror(-ret));
-	EXPECT_TRUE(kmsg_contains(kmsg, "in use by another hypervisor"));
-	EXPECT_FALSE(module_is_loaded("pvisor"));
-	close(kmsg);
-
-	/* Once KVM lets go, pvisor loads. */
-	close(vm);
-	load_check_unload(_metadata);
-	close(kvm);
-}
-
-TEST_F(mod, pvisor_first)
-{
-	int kvm, vm, ret;
-
-	RETURN_IF_SKIPPED();
-
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		SKIP(return, "/dev/kvm: %s (load kvm_intel)", strerror(errno));
-	ret = load_module(pvisor_ko_path());
-	ASSERT_EQ(0, ret) TH_LOG("finit_module: %s", strerror(-ret));
-
-	vm = kvm_create_vm(kvm);
-	EXPECT_EQ(-1, vm);
-	EXPECT_EQ(EBUSY, errno) TH_LOG("KVM_CREATE_VM: %s", strerror(errno));
-	if (vm >= 0)
-		close(vm);
-
-	ASSERT_EQ(0, unload_module("pvisor"));
-	vm = kvm_create_vm(kvm);
-	EXPECT_GE(vm, 0) TH_LOG("KVM_CREATE_VM after rmmod pvisor: %s",
-				strerror(errno));
-	if (vm >= 0)
-		close(vm);
-	close(kvm);
 }
 
 TEST_HARNESS_MAIN

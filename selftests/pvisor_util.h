@@ -20,6 +20,10 @@
 
 #include <linux/pvisor.h>
 
+#ifndef BIT_ULL
+#define BIT_ULL(nr)	(1ULL << (nr))
+#endif
+
 #define PVISOR_DEV	"/dev/pvisor"
 #define PVISOR_SYSFS	"/sys/class/misc/pvisor"
 
@@ -122,6 +126,20 @@ static inline bool module_is_loaded(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/*
+ * The module's reference count (every open pvisor fd holds one), or -1
+ * when the kernel does not show it.
+ */
+static inline long module_refcnt(const char *name)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	if (read_text(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
 /* A /dev/kmsg reader positioned at the end of the log. */
 static inline int kmsg_open_at_end(void)
 {
@@ -174,6 +192,26 @@ static inline int nr_vmx_cpus(void)
 		info.nr_cpus_vmx = -1;
 	close(fd);
 	return info.nr_cpus_vmx;
+}
+
+/* Load, check VMX on every CPU, unload. */
+static inline void load_check_unload(struct __test_metadata *_metadata)
+{
+	char vmx[256], online[256];
+	int ret;
+
+	ret = load_module(pvisor_ko_path());
+	ASSERT_EQ(0, ret) TH_LOG("finit_module(%s): %s", pvisor_ko_path(),
+				 strerror(-ret));
+	ASSERT_EQ(0, access(PVISOR_DEV, F_OK));
+	ASSERT_EQ(0, read_text(PVISOR_SYSFS "/vmx_cpus", vmx, sizeof(vmx)));
+	ASSERT_EQ(0, read_text("/sys/devices/system/cpu/online", online,
+			       sizeof(online)));
+	ASSERT_STREQ(online, vmx);
+	ret = unload_module("pvisor");
+	ASSERT_EQ(0, ret) TH_LOG("delete_module(pvisor): %s", strerror(-ret));
+	ASSERT_FALSE(module_is_loaded("pvisor"));
+	ASSERT_NE(0, access(PVISOR_DEV, F_OK));
 }
 
 #endif /* PVISOR_UTIL_H */

@@ -500,6 +500,7 @@ const char *pvisor_kill_reason_name(uint32_t reason)
 		[PVISOR_KILL_BAD_PAGE_TABLE] = "page table outside guest memory",
 		[PVISOR_KILL_BAD_STATE] = "guest state refused",
 		[PVISOR_KILL_NO_MEMORY] = "host out of memory",
+		[PVISOR_KILL_BAD_GPA] = "guest page outside guest memory",
 	};
 
 	if (reason < ARRAY_SIZE(names) && names[reason])
