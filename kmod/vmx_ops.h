@@ -14,18 +14,24 @@
 #include <linux/errno.h>
 #include <asm/asm.h>
 
-static __always_inline int pvisor_vmxon(u64 phys)
-{
-	asm goto("1: vmxon %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [pa] "m" (phys) : "cc", "memory" : fail, fault);
-	return 0;
-fail:
-	return -EIO;
-fault:
-	return -EFAULT;
+/* VMXON, VMCLEAR and VMPTRLD: one 64-bit physical-address operand. */
+#define PVISOR_VMX_PHYS_INSN(name)					\
+static __always_inline int pvisor_##name(u64 phys)			\
+{									\
+	asm goto("1: " #name " %[pa]\n\t"				\
+		 "jna %l[fail]\n\t"					\
+		 _ASM_EXTABLE(1b, %l[fault])				\
+		 : : [pa] "m" (phys) : "cc", "memory" : fail, fault);	\
+	return 0;							\
+fail:									\
+	return -EIO;							\
+fault:									\
+	return -EFAULT;							\
 }
+
+PVISOR_VMX_PHYS_INSN(vmxon)
+PVISOR_VMX_PHYS_INSN(vmclear)
+PVISOR_VMX_PHYS_INSN(vmptrld)
 
 static __always_inline int pvisor_vmxoff(void)
 {
@@ -50,32 +56,6 @@ static __always_inline int pvisor_vmptrst(u64 *phys)
 		 _ASM_EXTABLE(1b, %l[fault])
 		 : : [pa] "m" (*phys) : "memory" : fault);
 	return 0;
-fault:
-	return -EFAULT;
-}
-
-static __always_inline int pvisor_vmclear(u64 phys)
-{
-	asm goto("1: vmclear %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [pa] "m" (phys) : "cc", "memory" : fail, fault);
-	return 0;
-fail:
-	return -EIO;
-fault:
-	return -EFAULT;
-}
-
-static __always_inline int pvisor_vmptrld(u64 phys)
-{
-	asm goto("1: vmptrld %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [pa] "m" (phys) : "cc", "memory" : fail, fault);
-	return 0;
-fail:
-	return -EIO;
 fault:
 	return -EFAULT;
 }

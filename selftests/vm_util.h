@@ -169,23 +169,6 @@ static inline const char *vm_exit_name(uint32_t reason)
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";
 }
 
-static inline const char *vm_kill_name(uint32_t reason)
-{
-	static const char *const names[] = {
-		[PVISOR_KILL_UNEXPECTED_EXIT] = "UNEXPECTED_EXIT",
-		[PVISOR_KILL_TRIPLE_FAULT] = "TRIPLE_FAULT",
-		[PVISOR_KILL_ENTRY_FAILED] = "ENTRY_FAILED",
-		[PVISOR_KILL_BAD_PAGE_TABLE] = "BAD_PAGE_TABLE",
-		[PVISOR_KILL_BAD_STATE] = "BAD_STATE",
-		[PVISOR_KILL_NO_MEMORY] = "NO_MEMORY",
-		[PVISOR_KILL_BAD_GPA] = "BAD_GPA",
-	};
-
-	if (reason < ARRAY_SIZE(names) && names[reason])
-		return names[reason];
-	return "unknown";
-}
-
 /* 0 for a status the test chose, else the GUEST_* kind. */
 static inline unsigned int guest_status_kind(uint64_t status)
 {
@@ -241,7 +224,7 @@ static inline const char *vm_describe(struct test_vm *t)
 	case PVISOR_EXIT_KILLED:
 		n = snprintf(buf, sizeof(buf),
 			     "exit KILLED: %s (%u), VMX exit reason %u, qualification %#llx, RIP %#llx, data %#llx",
-			     vm_kill_name(run->killed.reason),
+			     pvisor_kill_reason_name(run->killed.reason),
 			     run->killed.reason, run->killed.vmx_exit_reason,
 			     (unsigned long long)run->killed.qualification,
 			     (unsigned long long)run->killed.rip,
@@ -321,7 +304,7 @@ static inline const char *vm_console_line(struct test_vm *t)
 	VM_RUN_TO_EXIT((t), PVISOR_EXIT_KILLED);			\
 	ASSERT_EQ((kill_reason), (t)->vm.run->killed.reason)		\
 		TH_LOG("expected kill reason %s, got %s",		\
-		       vm_kill_name(kill_reason), vm_describe(t));	\
+		       pvisor_kill_reason_name(kill_reason), vm_describe(t));	\
 } while (0)
 
 /* Every ioctl on a killed VM and its vCPU fails with EIO. */

@@ -58,7 +58,7 @@ static const char usage_text[] =
 /* The SIGINT or SIGTERM that asked to stop the guest, or 0. */
 static atomic_int stop_signal;
 /* The running vCPU's shared run structure, for the signal handler. */
-static struct pvisor_run *volatile running;
+static struct pvisor_run *running;
 
 static int open_dev(void)
 {
