@@ -50,7 +50,7 @@ FIXTURE_TEARDOWN(mod)
 TEST_F(mod, load_unload_loop)
 {
 	const char *env = getenv("PVISOR_LOAD_LOOPS");
-	int loops = env ? atoi(env) : 50;
+	int loops = env ? atoi(env) : 100;
 	long free_before, free_after, cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	bool kmemleak = access(KMEMLEAK, W_OK) == 0;
 	char report[4096];
@@ -73,15 +73,16 @@ TEST_F(mod, load_unload_loop)
 	free_after = meminfo_kb("MemFree");
 	/*
 	 * pvisor allocates one VMXON page per CPU at each load; a leak of
-	 * that page alone would cost loops * cpus * 4 KiB.  Allow half of it
-	 * as noise.  With one CPU, MemFree was measured steady to the kB over
-	 * 50 loads; with more, per-CPU page lists move it by 100 kB or so,
-	 * so there only kmemleak (slab) judges.
+	 * that page alone would cost loops * cpus * 4 KiB.  MemFree moves by
+	 * up to about 110 kB without any leak (measured on one CPU over 50
+	 * loads; more with per-CPU page lists on several CPUs), so the check
+	 * needs 100 loads and allows three quarters of that leak; with
+	 * several CPUs only kmemleak (slab) judges.
 	 */
 	TH_LOG("%d loads: MemFree %ld -> %ld kB", loops, free_before,
 	       free_after);
-	if (cpus == 1)
-		EXPECT_LT(free_before - free_after, loops * 4 / 2);
+	if (cpus == 1 && loops >= 100)
+		EXPECT_LT(free_before - free_after, loops * 4 * 3 / 4);
 
 	if (!kmemleak) {
 		TH_LOG("no kmemleak on this kernel: checked MemFree only");
