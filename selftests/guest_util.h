@@ -345,6 +345,22 @@ bool guest_exc_expected;
 /* When set, it handles every exception; the frame may be changed. */
 void (*guest_exc_hook)(struct guest_frame *frame);
 
+/* Print an exception frame after @what and shut down with its vector. */
+static inline void guest_exception_fatal(struct guest_frame *f,
+					 const char *what)
+{
+	guest_print(what);
+	guest_print_hex(f->vector);
+	guest_print(" error ");
+	guest_print_hex(f->error);
+	guest_print(" rip ");
+	guest_print_hex(f->rip);
+	guest_print(" cr2 ");
+	guest_print_hex(guest_exc.cr2);
+	guest_print("\n");
+	guest_shutdown(GUEST_STATUS(GUEST_EXCEPTION, f->vector));
+}
+
 /* Called by the stubs below (hence external), with their frame. */
 void guest_isr_dispatch(struct guest_frame *f)
 {
@@ -367,16 +383,7 @@ void guest_isr_dispatch(struct guest_frame *f)
 		f->rax = GUEST_FAULTED;
 		return;
 	}
-	guest_print("guest: unexpected exception, vector ");
-	guest_print_hex(f->vector);
-	guest_print(" error ");
-	guest_print_hex(f->error);
-	guest_print(" rip ");
-	guest_print_hex(f->rip);
-	guest_print(" cr2 ");
-	guest_print_hex(guest_exc.cr2);
-	guest_print("\n");
-	guest_shutdown(GUEST_STATUS(GUEST_EXCEPTION, f->vector));
+	guest_exception_fatal(f, "guest: unexpected exception, vector ");
 }
 
 /*

@@ -349,18 +349,8 @@ static uint64_t guest_user_stack[512];
 
 static void guest_user_back(struct guest_frame *f)
 {
-	if (f->vector != GUEST_USER_VECTOR) {
-		guest_print("guest: exception at CPL 3, vector ");
-		guest_print_hex(f->vector);
-		guest_print(" error ");
-		guest_print_hex(f->error);
-		guest_print(" rip ");
-		guest_print_hex(f->rip);
-		guest_print(" cr2 ");
-		guest_print_hex(guest_exc.cr2);
-		guest_print("\n");
-		guest_shutdown(GUEST_STATUS(GUEST_EXCEPTION, f->vector));
-	}
+	if (f->vector != GUEST_USER_VECTOR)
+		guest_exception_fatal(f, "guest: exception at CPL 3, vector ");
 	guest_results[0] = f->r12;
 	guest_results[1] = f->r13;
 	guest_results[2] = f->r14;
