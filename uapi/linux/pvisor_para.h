@@ -27,6 +27,7 @@
 #define PVISOR_HC_CONSOLE_WRITE	1	/* (gpa, len): returns len written */
 #define PVISOR_HC_SHUTDOWN	2	/* (status): does not return */
 #define PVISOR_HC_GET_INFO	3	/* (PVISOR_INFO_*): returns the value */
+#define PVISOR_HC_MMU_BATCH	4	/* (gpa, count): returns ops applied */
 
 /* PVISOR_HC_GET_INFO selectors. */
 #define PVISOR_INFO_MEM_SIZE	0	/* bytes of guest memory in all slots */
@@ -41,6 +42,37 @@
 
 /* Most bytes one PVISOR_HC_CONSOLE_WRITE takes; longer writes are cut. */
 #define PVISOR_CONSOLE_WRITE_MAX	2048
+
+/*
+ * PVISOR_HC_MMU_BATCH: RDI is the guest-physical address of an array of
+ * RSI struct pvisor_mmu_op (at most PVISOR_MMU_BATCH_MAX, 8-byte aligned,
+ * in guest memory).  The ops are applied in order; the result is the
+ * number applied.  A result below the count means that op[result] was
+ * refused and nothing after it was applied; a negative result
+ * (-PVISOR_EFAULT, -PVISOR_EINVAL) means the array itself was refused.
+ */
+#define PVISOR_MMU_BATCH_MAX	256
+
+/*
+ * Write @val to the page-table entry at guest-physical @addr (8-byte
+ * aligned, in guest memory), as a locked store would, and update pvisor's
+ * shadow of it at once.  A present @val must have no bits set at or above
+ * MAXPHYADDR (and no NX bit unless EFER.NX), and must point at guest
+ * memory.  Like a store, it flushes nothing: add PVISOR_MMU_INVLPG or
+ * PVISOR_MMU_FLUSH when a translation is removed or its rights reduced.
+ */
+#define PVISOR_MMU_SET_PTE	1
+/* INVLPG of the guest-virtual address @addr on this vCPU; @val is 0. */
+#define PVISOR_MMU_INVLPG	2
+/* Flush this vCPU's non-global translations, as a CR3 reload; 0, 0. */
+#define PVISOR_MMU_FLUSH	3
+
+struct pvisor_mmu_op {
+	__u32 op;		/* PVISOR_MMU_* */
+	__u32 flags;		/* none defined yet: 0 */
+	__u64 addr;
+	__u64 val;
+};
 
 /*
  * Start-info page: the launcher puts it in guest memory and passes its
