@@ -77,6 +77,9 @@ int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu)
 	case PVISOR_HC_GET_INFO:
 		ret = hc_get_info(vcpu, a0);
 		break;
+	case PVISOR_HC_MMU_BATCH:
+		ret = pvisor_mmu_batch(vcpu, a0, a1);
+		break;
 	default:
 		ret = -PVISOR_ENOSYS;
 		break;

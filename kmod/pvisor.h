@@ -8,8 +8,10 @@
 #ifndef PVISOR_H
 #define PVISOR_H
 
+#include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/spinlock.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
@@ -27,6 +29,30 @@ struct pvisor_memslot {
 	u64 npages;		/* 0: slot unused */
 	u64 uaddr;
 	struct page **pages;	/* pinned for the slot's lifetime */
+	/* Per page: the shadow leaf entries that map it (mmu.c). */
+	unsigned long *rmap;
+};
+
+#define PVISOR_MMU_HASH_BITS	10
+
+/*
+ * The shadow MMU of a VM (mmu.c): shadow page tables shared by its vCPUs,
+ * found by the guest table they shadow, and the roots kept across CR3
+ * switches.  Everything here is under @lock.
+ */
+struct pvisor_vm_mmu {
+	spinlock_t lock;		/* the shadow; see mmu.c */
+	DECLARE_HASHTABLE(hash, PVISOR_MMU_HASH_BITS);
+	struct list_head roots;		/* cached roots, most recent first */
+	unsigned int nr_roots;
+	struct list_head unsync;	/* shadows of tables left writable */
+	struct list_head zapped;	/* freed after the next TLB flush */
+	struct list_head vcpus;		/* every vCPU, for TLB flushes */
+	unsigned long nr_sps;		/* shadow pages in use */
+	unsigned long max_sps;
+	bool flush_all;			/* every vCPU must flush its TLB */
+	/* Statistics, for the benchmarks and tests. */
+	unsigned long nr_unsync, nr_syncs, nr_evicted;
 };
 
 struct pvisor_vm {
@@ -39,6 +65,7 @@ struct pvisor_vm {
 	struct rw_semaphore slots_lock;
 	struct pvisor_memslot slots[PVISOR_NR_MEMSLOTS];
 	struct mutex lock;	/* vCPU creation */
+	struct pvisor_vm_mmu mmu;
 	struct pvisor_vcpu *vcpus[PVISOR_MAX_VCPUS];
 	struct mm_struct *mm;	/* owner of the slots' pages */
 	/* Set once by pvisor_vm_kill(); every ioctl then returns -EIO. */
@@ -54,15 +81,24 @@ enum pvisor_reg {
 	PVISOR_NR_REGS
 };
 
-#define PVISOR_SHADOW_CACHE	8
+/* Objects a fault may need, allocated beforehand where sleeping is fine. */
+#define PVISOR_MMU_CACHE	16
 
-/* A vCPU's shadow page tables: a cache of its guest's translations. */
+struct pvisor_mmu_cache {
+	int nr;
+	void *objs[PVISOR_MMU_CACHE];
+};
+
+struct pvisor_sp;
+
+/* A vCPU's view of the shadow MMU. */
 struct pvisor_mmu {
-	u64 *root;		/* shadow PML4, loaded as the real CR3 */
-	struct page *cache[PVISOR_SHADOW_CACHE];
-	int nr_cache;
-	unsigned long nr_pages;	/* shadow table pages, root included */
-	bool need_flush;	/* the TLB may hold zapped translations */
+	struct pvisor_sp *root;	/* loaded as the real CR3; NULL: load one */
+	struct list_head link;	/* on vm->mmu.vcpus */
+	struct pvisor_mmu_cache pages, sps, descs;
+	bool need_flush;	/* flush this vCPU's TLB before entry */
+	bool flush_request;	/* set by other CPUs under vm->mmu.lock */
+	bool in_guest;		/* between the last check and the VM exit */
 };
 
 /* An exception to deliver to the guest at the next VM entry. */
@@ -142,12 +178,18 @@ void pvisor_vcpu_destroy(struct pvisor_vcpu *vcpu);
 int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu);
 
 /* mmu.c */
+void pvisor_vm_mmu_init(struct pvisor_vm *vm);
+void pvisor_vm_mmu_zap_all(struct pvisor_vm *vm);
 int pvisor_mmu_init(struct pvisor_vcpu *vcpu);
 void pvisor_mmu_destroy(struct pvisor_vcpu *vcpu);
 int pvisor_mmu_topup(struct pvisor_vcpu *vcpu);
-void pvisor_mmu_zap_all(struct pvisor_vcpu *vcpu);
+void pvisor_mmu_drop_root(struct pvisor_vcpu *vcpu);
+int pvisor_mmu_load_root(struct pvisor_vcpu *vcpu);
+int pvisor_mmu_new_cr3(struct pvisor_vcpu *vcpu);
 void pvisor_mmu_invlpg(struct pvisor_vcpu *vcpu, unsigned long gva);
 int pvisor_mmu_page_fault(struct pvisor_vcpu *vcpu, unsigned long gva,
 			  u32 error);
+long pvisor_mmu_batch(struct pvisor_vcpu *vcpu, u64 gpa, u64 count);
+void pvisor_mmu_before_entry(struct pvisor_vcpu *vcpu);
 
 #endif /* PVISOR_H */

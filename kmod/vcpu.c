@@ -50,6 +50,13 @@ static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 			preempt_enable();
 			return ret;
 		}
+		if (pvisor_mmu_load_root(vcpu) == PVISOR_TOPUP) {
+			preempt_enable();
+			ret = pvisor_mmu_topup(vcpu);
+			if (ret)
+				return ret;
+			continue;
+		}
 		local_irq_disable();
 		if (need_resched() || signal_pending(current) ||
 		    READ_ONCE(run->immediate_exit)) {
@@ -57,7 +64,9 @@ static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 			preempt_enable();
 			continue;
 		}
+		pvisor_mmu_before_entry(vcpu);
 		pvisor_vmx_enter(vcpu);
+		WRITE_ONCE(vcpu->mmu.in_guest, false);
 		local_irq_enable();
 		ret = pvisor_vmx_handle_exit(vcpu);
 		preempt_enable();

@@ -26,6 +26,7 @@ static void free_slot(struct pvisor_memslot *slot)
 		unpin_user_pages_dirty_lock(slot->pages, slot->npages, true);
 		kvfree(slot->pages);
 	}
+	kvfree(slot->rmap);
 	memset(slot, 0, sizeof(*slot));
 }
 
@@ -34,6 +35,7 @@ static void vm_release(struct kref *ref)
 	struct pvisor_vm *vm = container_of(ref, struct pvisor_vm, ref);
 	int i;
 
+	pvisor_vm_mmu_zap_all(vm);
 	for (i = 0; i < PVISOR_NR_MEMSLOTS; i++)
 		free_slot(&vm->slots[i]);
 	mmdrop(vm->mm);
@@ -138,6 +140,11 @@ static int pin_slot(struct pvisor_memslot *slot,
 	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return -ENOMEM;
+	slot->rmap = kvcalloc(npages, sizeof(*slot->rmap), GFP_KERNEL_ACCOUNT);
+	if (!slot->rmap) {
+		kvfree(pages);
+		return -ENOMEM;
+	}
 	while (done < npages) {
 		n = pin_user_pages_fast(r->userspace_addr + (done << PAGE_SHIFT),
 					min_t(u64, npages - done, 1024),
@@ -146,6 +153,8 @@ static int pin_slot(struct pvisor_memslot *slot,
 		if (n <= 0) {
 			unpin_user_pages(pages, done);
 			kvfree(pages);
+			kvfree(slot->rmap);
+			slot->rmap = NULL;
 			return n ? n : -EFAULT;
 		}
 		done += n;
@@ -161,7 +170,7 @@ static int vm_set_memory_region(struct pvisor_vm *vm, void __user *argp)
 {
 	struct pvisor_memory_region r;
 	struct pvisor_memslot new = {}, old;
-	int i, ret;
+	int ret;
 
 	if (copy_from_user(&r, argp, sizeof(r)))
 		return -EFAULT;
@@ -181,11 +190,7 @@ static int vm_set_memory_region(struct pvisor_vm *vm, void __user *argp)
 	old = vm->slots[r.slot];
 	vm->slots[r.slot] = new;
 	/* No vCPU runs: drop every shadow mapping of the old pages. */
-	mutex_lock(&vm->lock);
-	for (i = 0; i < PVISOR_MAX_VCPUS; i++)
-		if (vm->vcpus[i])
-			pvisor_mmu_zap_all(vm->vcpus[i]);
-	mutex_unlock(&vm->lock);
+	pvisor_vm_mmu_zap_all(vm);
 	free_slot(&old);
 	ret = 0;
 out_unlock:
@@ -250,6 +255,7 @@ int pvisor_vm_create_fd(void)
 	kref_init(&vm->ref);
 	init_rwsem(&vm->slots_lock);
 	mutex_init(&vm->lock);
+	pvisor_vm_mmu_init(vm);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 

@@ -353,7 +353,8 @@ static void set_initial_state(struct pvisor_vcpu *vcpu)
 	vcpu->cr3 = 0;
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->pat = 0x0007040600070406ULL;
-	pvisor_vmwrite(GUEST_CR3, __pa(vcpu->mmu.root));
+	/* The shadow root is loaded before the first entry. */
+	pvisor_vmwrite(GUEST_CR3, 0);
 	pvisor_vmwrite(GUEST_RIP, 0);
 	pvisor_vmwrite(GUEST_RSP, 0);
 	pvisor_vmwrite(GUEST_RFLAGS, X86_EFLAGS_FIXED);
@@ -872,8 +873,8 @@ int pvisor_vmx_set_sregs(struct pvisor_vcpu *vcpu,
 	write_efer(vcpu, s->efer);
 	vcpu->cr2 = s->cr2;
 	vcpu->cr3 = s->cr3;
-	pvisor_mmu_zap_all(vcpu);
-	pvisor_vmx_flush_tlb(vcpu);
+	pvisor_mmu_drop_root(vcpu);
+	vcpu->mmu.need_flush = true;
 	return 0;
 }
 

@@ -162,7 +162,6 @@ static int handle_hlt(struct pvisor_vcpu *vcpu)
 static int handle_invlpg(struct pvisor_vcpu *vcpu)
 {
 	pvisor_mmu_invlpg(vcpu, vcpu->exit_qual);
-	pvisor_vmx_flush_tlb(vcpu);
 	return skip_and_resume(vcpu);
 }
 
@@ -189,10 +188,9 @@ static int mov_to_cr3(struct pvisor_vcpu *vcpu, unsigned long val)
 	if (!pvisor_vmx_cr3_is_valid(val))
 		return inject_gp(vcpu);
 	vcpu->cr3 = val;
-	/* Correct and simple: a new address space starts an empty shadow. */
-	pvisor_mmu_zap_all(vcpu);
-	pvisor_vmx_flush_tlb(vcpu);
-	return skip_and_resume(vcpu);
+	pvisor_vmx_skip_insn(vcpu);
+	/* Syncs what the guest changed, finds or builds the root. */
+	return pvisor_mmu_new_cr3(vcpu);
 }
 
 static int mov_to_cr4(struct pvisor_vcpu *vcpu, unsigned long val)
@@ -205,8 +203,8 @@ static int mov_to_cr4(struct pvisor_vcpu *vcpu, unsigned long val)
 	/* These change what a translation means: flush, as the CPU would. */
 	if (changed & (X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP |
 		       X86_CR4_SMAP)) {
-		pvisor_mmu_zap_all(vcpu);
-		pvisor_vmx_flush_tlb(vcpu);
+		pvisor_vmx_skip_insn(vcpu);
+		return pvisor_mmu_new_cr3(vcpu);
 	}
 	return skip_and_resume(vcpu);
 }
@@ -303,8 +301,10 @@ static int handle_wrmsr(struct pvisor_vcpu *vcpu)
 		if (!pvisor_vmx_efer_is_valid(val))
 			return inject_gp(vcpu);
 		if ((val ^ vcpu->efer) & EFER_NX) {
-			pvisor_mmu_zap_all(vcpu);
-			pvisor_vmx_flush_tlb(vcpu);
+			/* Shadow pages built for the other NX setting stay. */
+			pvisor_vmx_write_efer(vcpu, val);
+			pvisor_vmx_skip_insn(vcpu);
+			return pvisor_mmu_new_cr3(vcpu);
 		}
 		pvisor_vmx_write_efer(vcpu, val);
 		break;
