@@ -355,16 +355,13 @@ static void noop_ipi(void *arg)
 
 /*
  * Make every vCPU of @vm flush its TLB before it next enters the guest, and
- * wait until those in guest mode have left it.
+ * wait until those in guest mode have left it: the IPI makes them exit.
  */
 static void flush_all_vcpus(struct pvisor_vm *vm)
 {
 	struct pvisor_mmu *mmu;
-	cpumask_var_t cpus;
-	bool have_mask;
 	int me = get_cpu();
 
-	have_mask = zalloc_cpumask_var(&cpus, GFP_ATOMIC);
 	list_for_each_entry(mmu, &vm->mmu.vcpus, link)
 		WRITE_ONCE(mmu->flush_request, true);
 	/* Pairs with the barrier in pvisor_mmu_before_entry(). */
@@ -374,17 +371,8 @@ static void flush_all_vcpus(struct pvisor_vm *vm)
 						     mmu);
 		int cpu = READ_ONCE(v->cpu);
 
-		if (READ_ONCE(mmu->in_guest) && cpu >= 0 && cpu != me) {
-			if (have_mask)
-				cpumask_set_cpu(cpu, cpus);
-			else
-				smp_call_function_single(cpu, noop_ipi, NULL,
-							 true);
-		}
-	}
-	if (have_mask) {
-		smp_call_function_many(cpus, noop_ipi, NULL, true);
-		free_cpumask_var(cpus);
+		if (READ_ONCE(mmu->in_guest) && cpu >= 0 && cpu != me)
+			smp_call_function_single(cpu, noop_ipi, NULL, true);
 	}
 	put_cpu();
 }
