@@ -9,10 +9,14 @@
  * one shadows one guest table page at one level, seen through one set of
  * upper-level rights (the role), and is found again by that guest frame
  * number in a hash table: a guest table linked into several address spaces
- * has one shadow, and a CR3 load finds its root there.  Up to
- * PVISOR_ROOT_CACHE roots stay cached after their last CR3 load; the least
- * recently loaded root that no vCPU uses is evicted first.  A shadow page
- * lives while a parent entry or a root reference holds it.
+ * has one shadow, and a CR3 load finds its root there.  Shadow pages stay
+ * after the last entry or root reference to them goes, still in sync, so a
+ * CR3 load of an address space seen before finds its whole shadow again.
+ * The bound is the VM's shadow-page budget (max_sps, from its memory size):
+ * beyond it the least recently used shadow pages that no vCPU has loaded as
+ * its root are zapped.  A shadow page that nothing links to and that the
+ * guest writes is zapped at the next sync rather than synced (its frame is
+ * most likely no longer a page table).
  *
  * Guest large pages (2 MiB, 1 GiB) are shadowed by "direct" shadow pages of
  * 4 KiB entries that shadow no guest table; they hang below the entry of
@@ -88,10 +92,12 @@
 #define ACC_X		4
 #define ACC_ALL		(ACC_W | ACC_U | ACC_X)
 
-/* Roots kept after their last CR3 load, beyond those vCPUs use. */
-#define PVISOR_ROOT_CACHE	16
-/* Shadow pages a VM may hold before unused cached roots are evicted. */
-#define PVISOR_MIN_SPS		256
+/*
+ * The shadow-page budget of a VM: one per 32 pages of guest memory (a
+ * shadow page takes two pages), at least 512.
+ */
+#define PVISOR_MIN_SPS		512
+#define PVISOR_SPS_RATIO	32
 
 /*
  * Most objects one fault takes from the caches: a shadow page per level
@@ -124,12 +130,11 @@ struct pvisor_sp {
 	union pvisor_sp_role role;
 	struct hlist_node hash_link;	/* not direct */
 	struct list_head unsync_link;
-	struct list_head link;		/* on mmu->zapped once zapped */
-	struct list_head root_link;	/* on mmu->roots while cached */
+	/* On mmu->active, most recently used first; then on mmu->zapped. */
+	struct list_head link;
 	unsigned long parents;	/* pte list of the entries linking here */
-	int root_count;		/* vCPUs using it as root, and the cache */
+	int root_count;		/* vCPUs using it as their root */
 	bool unsync;
-	bool cached;
 };
 
 /*
@@ -286,7 +291,10 @@ static bool gfn_is_protected(struct pvisor_vm_mmu *m, u64 gfn)
 
 static void zap_sp(struct pvisor_vm *vm, struct pvisor_sp *sp);
 
-/* Drop shadow entry @i of @sp; a child left without parents is zapped. */
+/*
+ * Drop shadow entry @i of @sp.  A direct child left without parents is
+ * zapped: nothing could find it again.  Other children stay.
+ */
 static void drop_spte(struct pvisor_vm *vm, struct pvisor_sp *sp,
 		      unsigned int i)
 {
@@ -306,7 +314,7 @@ static void drop_spte(struct pvisor_vm *vm, struct pvisor_sp *sp,
 	}
 	child = spte_to_sp(spte);
 	pte_list_remove(&child->parents, &sp->spt[i]);
-	if (!child->parents && !child->root_count)
+	if (!child->parents && child->role.direct)
 		zap_sp(vm, child);
 }
 
@@ -326,20 +334,16 @@ static void zap_sp(struct pvisor_vm *vm, struct pvisor_sp *sp)
 
 	for (i = 0; i < 512; i++)
 		drop_spte(vm, sp, i);
-	/* Only a forced zap (zap_all) finds parents here. */
+	/* The entries that link here become absent: the guest refaults. */
 	pte_list_walk(sp->parents, unlink_parent, NULL);
 	pte_list_free(&sp->parents);
 	if (!sp->role.direct)
 		hash_del(&sp->hash_link);
 	if (sp->unsync)
 		list_del(&sp->unsync_link);
-	if (sp->cached) {
-		list_del(&sp->root_link);
-		m->nr_roots--;
-	}
 	m->nr_sps--;
 	m->flush_all = true;
-	list_add(&sp->link, &m->zapped);
+	list_move(&sp->link, &m->zapped);
 }
 
 static void free_sp(struct pvisor_sp *sp)
@@ -438,12 +442,21 @@ static void unsync_gfn(struct pvisor_vm *vm, u64 gfn)
 	}
 }
 
-/* Bring @sp in line with its guest table and write-protect it again. */
+/*
+ * Bring @sp in line with its guest table and write-protect it again; or,
+ * when nothing links to it, zap it: the guest wrote a frame that it no
+ * longer uses as a table, and protecting it again would only cost the
+ * guest more write faults.
+ */
 static void sync_sp(struct pvisor_vm *vm, struct pvisor_sp *sp)
 {
 	u64 *table = pvisor_vm_gpa_to_hva(vm, sp->gfn << PAGE_SHIFT, NULL);
 	unsigned int i;
 
+	if (!sp->parents && !sp->root_count) {
+		zap_sp(vm, sp);
+		return;
+	}
 	for (i = 0; i < 512; i++)
 		if ((sp->spt[i] & PTE_P) &&
 		    (!table || READ_ONCE(table[i]) != sp->gptes[i]))
@@ -486,7 +499,7 @@ static struct pvisor_sp *new_sp(struct pvisor_vcpu *vcpu, u64 gfn,
 	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
 	sp->gfn = gfn;
 	sp->role = role;
-	INIT_LIST_HEAD(&sp->link);
+	list_add(&sp->link, &vm->mmu.active);
 	vm->mmu.nr_sps++;
 	if (role.direct) {
 		/* Its table page goes back: direct pages have no gptes. */
@@ -499,37 +512,29 @@ static struct pvisor_sp *new_sp(struct pvisor_vcpu *vcpu, u64 gfn,
 	return sp;
 }
 
-static void put_root(struct pvisor_vm *vm, struct pvisor_sp *sp)
-{
-	if (!--sp->root_count && !sp->parents)
-		zap_sp(vm, sp);
-}
-
-static void evict_root(struct pvisor_vm *vm, struct pvisor_sp *sp)
-{
-	list_del(&sp->root_link);
-	sp->cached = false;
-	vm->mmu.nr_roots--;
-	vm->mmu.nr_evicted++;
-	put_root(vm, sp);
-}
-
 /*
- * Keep the root cache within its bound and the VM within max_sps: evict
- * the least recently loaded roots that no vCPU uses.
+ * Keep the VM within its shadow-page budget: zap the least recently used
+ * shadow pages that are no vCPU's root.
  */
-static void evict_roots(struct pvisor_vm *vm)
+static void reclaim(struct pvisor_vm *vm)
 {
 	struct pvisor_vm_mmu *m = &vm->mmu;
-	struct pvisor_sp *sp, *prev;
+	struct pvisor_sp *sp;
+	bool found;
 
-	list_for_each_entry_safe_reverse(sp, prev, &m->roots, root_link) {
-		if (m->nr_roots <= PVISOR_ROOT_CACHE && m->nr_sps <= m->max_sps)
-			break;
-		if (sp->root_count > 1)
-			continue;	/* some vCPU runs on it */
-		/* @prev may be zapped with it only if it is a child: roots are not. */
-		evict_root(vm, sp);
+	while (m->nr_sps > m->max_sps) {
+		found = false;
+		/* A zap may take others with it: rescan after each. */
+		list_for_each_entry_reverse(sp, &m->active, link) {
+			if (!sp->root_count) {
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return;
+		zap_sp(vm, sp);
+		m->nr_reclaimed++;
 	}
 }
 
@@ -595,7 +600,7 @@ void pvisor_vm_mmu_init(struct pvisor_vm *vm)
 
 	spin_lock_init(&m->lock);
 	hash_init(m->hash);
-	INIT_LIST_HEAD(&m->roots);
+	INIT_LIST_HEAD(&m->active);
 	INIT_LIST_HEAD(&m->unsync);
 	INIT_LIST_HEAD(&m->zapped);
 	INIT_LIST_HEAD(&m->vcpus);
@@ -606,7 +611,8 @@ void pvisor_vm_mmu_init(struct pvisor_vm *vm)
 static void update_max_sps(struct pvisor_vm *vm)
 {
 	vm->mmu.max_sps = max_t(unsigned long, PVISOR_MIN_SPS,
-				(pvisor_vm_mem_size(vm) >> PAGE_SHIFT) / 8);
+				(pvisor_vm_mem_size(vm) >> PAGE_SHIFT) /
+				PVISOR_SPS_RATIO);
 }
 
 /*
@@ -616,17 +622,17 @@ static void update_max_sps(struct pvisor_vm *vm)
 void pvisor_vm_mmu_zap_all(struct pvisor_vm *vm)
 {
 	struct pvisor_vm_mmu *m = &vm->mmu;
-	struct pvisor_sp *sp, *tmp;
 	struct pvisor_mmu *mmu;
 
 	mmu_lock(vm);
 	list_for_each_entry(mmu, &m->vcpus, link) {
 		if (mmu->root)
-			put_root(vm, mmu->root);
+			mmu->root->root_count--;
 		mmu->root = NULL;
 	}
-	list_for_each_entry_safe(sp, tmp, &m->roots, root_link)
-		evict_root(vm, sp);
+	while (!list_empty(&m->active))
+		zap_sp(vm, list_first_entry(&m->active, struct pvisor_sp,
+					    link));
 	WARN_ON_ONCE(m->nr_sps);
 	update_max_sps(vm);
 	mmu_unlock(vm);
@@ -650,7 +656,7 @@ void pvisor_mmu_destroy(struct pvisor_vcpu *vcpu)
 	if (mmu->link.next) {
 		mmu_lock(vm);
 		if (mmu->root)
-			put_root(vm, mmu->root);
+			mmu->root->root_count--;
 		mmu->root = NULL;
 		list_del(&mmu->link);
 		mmu_unlock(vm);
@@ -678,7 +684,7 @@ void pvisor_mmu_drop_root(struct pvisor_vcpu *vcpu)
 	if (!vcpu->mmu.root)
 		return;
 	mmu_lock(vm);
-	put_root(vm, vcpu->mmu.root);
+	vcpu->mmu.root->root_count--;
 	vcpu->mmu.root = NULL;
 	mmu_unlock(vm);
 }
@@ -698,22 +704,15 @@ static void switch_root(struct pvisor_vcpu *vcpu)
 
 	sync_all(vm);
 	sp = find_sp(m, gfn, role);
-	if (!sp)
+	if (sp)
+		list_move(&sp->link, &m->active);
+	else
 		sp = new_sp(vcpu, gfn, role);
-	if (sp->cached) {
-		list_move(&sp->root_link, &m->roots);
-	} else {
-		sp->cached = true;
-		sp->root_count++;
-		list_add(&sp->root_link, &m->roots);
-		m->nr_roots++;
-	}
 	sp->root_count++;
-	/* After taking the new reference: the old root may be the same. */
 	if (vcpu->mmu.root)
-		put_root(vm, vcpu->mmu.root);
+		vcpu->mmu.root->root_count--;
 	vcpu->mmu.root = sp;
-	evict_roots(vm);
+	reclaim(vm);
 }
 
 /*
@@ -981,7 +980,9 @@ static void shadow_install(struct pvisor_vcpu *vcpu, unsigned long gva,
 		} else {
 			gfn = (gpte & PTE_ADDR) >> PAGE_SHIFT;
 			child = find_sp(m, gfn, role);
-			if (!child)
+			if (child)
+				list_move(&child->link, &m->active);
+			else
 				child = new_sp(vcpu, gfn, role);
 		}
 		pte_list_add(&vcpu->mmu, &child->parents, &sp->spt[i]);
@@ -1035,7 +1036,7 @@ int pvisor_mmu_page_fault(struct pvisor_vcpu *vcpu, unsigned long gva,
 		return PVISOR_TOPUP;
 
 	mmu_lock(vm);
-	evict_roots(vm);
+	reclaim(vm);
 	if (vcpu->mmu.root)
 		shadow_install(vcpu, gva, &w, page, error & X86_PF_WRITE);
 	mmu_unlock(vm);

@@ -37,22 +37,21 @@ struct pvisor_memslot {
 
 /*
  * The shadow MMU of a VM (mmu.c): shadow page tables shared by its vCPUs,
- * found by the guest table they shadow, and the roots kept across CR3
- * switches.  Everything here is under @lock.
+ * found by the guest table they shadow, and kept across CR3 switches
+ * within a budget.  Everything here is under @lock.
  */
 struct pvisor_vm_mmu {
 	spinlock_t lock;		/* the shadow; see mmu.c */
 	DECLARE_HASHTABLE(hash, PVISOR_MMU_HASH_BITS);
-	struct list_head roots;		/* cached roots, most recent first */
-	unsigned int nr_roots;
+	struct list_head active;	/* shadow pages, most recent first */
 	struct list_head unsync;	/* shadows of tables left writable */
 	struct list_head zapped;	/* freed after the next TLB flush */
 	struct list_head vcpus;		/* every vCPU, for TLB flushes */
 	unsigned long nr_sps;		/* shadow pages in use */
-	unsigned long max_sps;
+	unsigned long max_sps;		/* the budget of nr_sps */
 	bool flush_all;			/* every vCPU must flush its TLB */
 	/* Statistics, for the benchmarks and tests. */
-	unsigned long nr_unsync, nr_syncs, nr_evicted;
+	unsigned long nr_unsync, nr_syncs, nr_reclaimed;
 };
 
 struct pvisor_vm {
