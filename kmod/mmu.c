@@ -414,7 +414,12 @@ static void clear_writable(u64 *spte, void *arg)
 	}
 }
 
-/* Write-protect guest frame @gfn in every shadow leaf that maps it. */
+/*
+ * Write-protect guest frame @gfn in every shadow leaf that maps it.  The
+ * protection holds only once no vCPU has the frame writable in its TLB:
+ * before relying on it (reading the frame's entries as final), flush with
+ * protect_flush().
+ */
 static void protect_gfn(struct pvisor_vm *vm, u64 gfn)
 {
 	unsigned long *rmap = gfn_to_rmap(vm, gfn);
@@ -424,7 +429,22 @@ static void protect_gfn(struct pvisor_vm *vm, u64 gfn)
 		return;
 	pte_list_walk(*rmap, clear_writable, &changed);
 	if (changed)
-		vm->mmu.flush_all = true;
+		vm->mmu.protect_flush = true;
+}
+
+/*
+ * Make the protections done so far hold now: a vCPU still in guest mode
+ * with a writable translation could otherwise store to a table after
+ * pvisor read it.  The IPIs of flush_all_vcpus() wait until every such
+ * vCPU has left guest mode; it flushes before it enters again.
+ */
+static void protect_flush(struct pvisor_vm *vm)
+{
+	if (vm->mmu.protect_flush) {
+		vm->mmu.protect_flush = false;
+		vm->mmu.flush_all = false;
+		flush_all_vcpus(vm);
+	}
 }
 
 /* Let the guest write table frame @gfn: its shadows go out of sync. */
@@ -464,14 +484,24 @@ static void sync_sp(struct pvisor_vm *vm, struct pvisor_sp *sp)
 	sp->unsync = false;
 	list_del(&sp->unsync_link);
 	vm->mmu.nr_syncs++;
-	protect_gfn(vm, sp->gfn);
 }
 
-/* A CR3 load, INVLPG or flush: every unsync shadow page syncs. */
+/*
+ * A CR3 load, INVLPG or flush: every unsync shadow page syncs.  Their
+ * frames are write-protected, and the protection made to hold, before any
+ * comparison: a store that lands after the comparison would otherwise
+ * leave a stale entry in a page marked in sync.
+ */
 static void sync_all(struct pvisor_vm *vm)
 {
 	struct pvisor_vm_mmu *m = &vm->mmu;
+	struct pvisor_sp *sp;
 
+	if (list_empty(&m->unsync))
+		return;
+	list_for_each_entry(sp, &m->unsync, unsync_link)
+		protect_gfn(vm, sp->gfn);
+	protect_flush(vm);
 	/* A sync may zap other unsync pages: take the first each time. */
 	while (!list_empty(&m->unsync))
 		sync_sp(vm, list_first_entry(&m->unsync, struct pvisor_sp,
@@ -508,7 +538,9 @@ static struct pvisor_sp *new_sp(struct pvisor_vcpu *vcpu, u64 gfn,
 	}
 	sp->gptes = cache_take(&vcpu->mmu.pages);
 	hash_add(vm->mmu.hash, &sp->hash_link, gfn);
+	/* The caller reads the frame's entries next: protect them for good. */
 	protect_gfn(vm, gfn);
+	protect_flush(vm);
 	return sp;
 }
 

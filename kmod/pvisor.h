@@ -50,6 +50,7 @@ struct pvisor_vm_mmu {
 	unsigned long nr_sps;		/* shadow pages in use */
 	unsigned long max_sps;		/* the budget of nr_sps */
 	bool flush_all;			/* every vCPU must flush its TLB */
+	bool protect_flush;		/* ... before protections hold */
 	/* Statistics, for the benchmarks and tests. */
 	unsigned long nr_unsync, nr_syncs, nr_reclaimed;
 };
