@@ -12,12 +12,22 @@
  * output, collecting the console text; the VM_RUN_* macros assert the exit
  * and print it (kill reason, VMX exit, guest status and console) when it
  * is not the expected one.
+ *
+ * More vCPUs of the same VM: vm_vcpu_add() creates one with registers of
+ * its own (entry, stack, arguments) and vCPU 0's control registers and
+ * segments; vm_vcpus_run() runs vCPU 0 (vm_vcpu0()) and the others each
+ * from a thread of its own until every one has left PVISOR_RUN, and stops
+ * them all (immediate_exit and a signal) when one ends in anything but a
+ * shutdown with status 0, or when the time is up.
  */
 #ifndef PVISOR_VM_UTIL_H
 #define PVISOR_VM_UTIL_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "pvisor_util.h"
 #include "pvisor_boot.h"
@@ -125,20 +135,27 @@ static inline void vm_start_mem(struct __test_metadata *_metadata,
 #define vm_start(t, fn, a0, a1)						\
 	vm_start_mem(_metadata, (t), VM_MEM_SIZE, (uintptr_t)(fn), (a0), (a1))
 
-static inline void vm_console_append(struct test_vm *t)
+/* Add the output of a CONSOLE exit of @run to @console. */
+static inline void vm_console_add(const struct pvisor_run *run, char *console,
+				  size_t *console_len, uint64_t *total)
 {
-	const struct pvisor_run *run = t->vm.run;
 	uint32_t len = run->console.len;
-	size_t room = VM_CONSOLE_MAX - t->console_len;
+	size_t room = VM_CONSOLE_MAX - *console_len;
 
 	if (len > PVISOR_CONSOLE_MAX)
 		len = PVISOR_CONSOLE_MAX;
-	t->console_total += run->console.len;
+	*total += run->console.len;
 	if (len > room)
 		len = room;
-	memcpy(t->console + t->console_len, run->console.data, len);
-	t->console_len += len;
-	t->console[t->console_len] = '\0';
+	memcpy(console + *console_len, run->console.data, len);
+	*console_len += len;
+	console[*console_len] = '\0';
+}
+
+static inline void vm_console_append(struct test_vm *t)
+{
+	vm_console_add(t->vm.run, t->console, &t->console_len,
+		       &t->console_total);
 }
 
 /*
@@ -204,13 +221,14 @@ static inline const char *guest_status_text(uint64_t status)
 }
 
 /*
- * The last exit and the guest's console, for failure messages; console
- * lines become TAP diagnostics.  Not reentrant.
+ * The last exit of @run and the guest's @console, for failure messages;
+ * console lines become TAP diagnostics.  Not reentrant.
  */
-static inline const char *vm_describe(struct test_vm *t)
+static inline const char *vm_describe_run(const struct pvisor_run *run,
+					  const char *console,
+					  size_t console_len)
 {
 	static char buf[VM_CONSOLE_MAX * 2 + 512];
-	const struct pvisor_run *run = t->vm.run;
 	size_t n = 0, i;
 
 	if (!run)
@@ -239,12 +257,12 @@ static inline const char *vm_describe(struct test_vm *t)
 			     vm_exit_name(run->exit_reason), run->exit_reason);
 		break;
 	}
-	if (t->console_len && n < sizeof(buf))
+	if (console_len && n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, "; guest console:\n# ");
-	for (i = 0; i < t->console_len && n + 4 < sizeof(buf); i++) {
-		char c = t->console[i];
+	for (i = 0; i < console_len && n + 4 < sizeof(buf); i++) {
+		char c = console[i];
 
-		if (c == '\n' && i + 1 < t->console_len) {
+		if (c == '\n' && i + 1 < console_len) {
 			memcpy(buf + n, "\n# ", 3);
 			n += 3;
 		} else if (c != '\n') {
@@ -253,6 +271,11 @@ static inline const char *vm_describe(struct test_vm *t)
 	}
 	buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
 	return buf;
+}
+
+static inline const char *vm_describe(struct test_vm *t)
+{
+	return vm_describe_run(t->vm.run, t->console, t->console_len);
 }
 
 /* The start of the console on one line, for a SKIP reason. */
@@ -325,6 +348,194 @@ static inline void vm_assert_dead(struct __test_metadata *_metadata,
 	IOCTL_ERR(t->vm.vcpu_fd, PVISOR_GET_SREGS, &sregs, EIO);
 	IOCTL_ERR(t->vm.vm_fd, PVISOR_SET_MEMORY_REGION, &region, EIO);
 	IOCTL_ERR(t->vm.vm_fd, PVISOR_CREATE_VCPU, 1UL, EIO);
+}
+
+/* A vCPU of a test VM, run by vm_vcpus_run() from a thread of its own. */
+struct test_vcpu {
+	uint32_t id;
+	int fd;
+	struct pvisor_run *run;
+	size_t run_size;
+	bool owned;		/* fd and run are this struct's, not t->vm's */
+
+	pthread_t thread;
+	bool started;
+	bool done;		/* left PVISOR_RUN for good */
+	bool stop;		/* asked to leave */
+	int run_errno;		/* 0, or PVISOR_RUN's errno */
+	char console[VM_CONSOLE_MAX + 1];
+	size_t console_len;
+	uint64_t console_total;
+};
+
+/* vCPU 0 of @t as a test_vcpu (its fd and run stay @t's). */
+static inline void vm_vcpu0(struct test_vm *t, struct test_vcpu *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = 0;
+	v->fd = t->vm.vcpu_fd;
+	v->run = t->vm.run;
+	v->run_size = t->vm.run_size;
+}
+
+/*
+ * Create vCPU @id of @t's VM, starting at guest function @entry with RSI =
+ * @a0, RDX = @a1 and the stack below guest address @stack_top (16-byte
+ * aligned; a return lands in guest_returned()); control registers,
+ * segments and descriptor tables are vCPU 0's, as vm_start() set them.
+ */
+static inline void vm_vcpu_add(struct __test_metadata *_metadata,
+			       struct test_vm *t, struct test_vcpu *v,
+			       uint32_t id, uint64_t entry, uint64_t a0,
+			       uint64_t a1, uint64_t stack_top)
+{
+	struct pvisor_sregs sregs;
+	struct pvisor_regs regs;
+	uint64_t *ret;
+	int size;
+
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	v->fd = -1;
+	v->fd = IOCTL_OK(t->vm.vm_fd, PVISOR_CREATE_VCPU, (unsigned long)id);
+	v->owned = true;
+	size = IOCTL_OK(t->vm.sys_fd, PVISOR_GET_VCPU_MMAP_SIZE, 0);
+	v->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+		      0);
+	ASSERT_NE(MAP_FAILED, v->run) TH_LOG("mmap of vCPU %u: %s", id,
+					     strerror(errno));
+	v->run_size = size;
+
+	IOCTL_OK(t->vm.vcpu_fd, PVISOR_GET_SREGS, &sregs);
+	IOCTL_OK(v->fd, PVISOR_SET_SREGS, &sregs);
+	IOCTL_OK(t->vm.vcpu_fd, PVISOR_GET_REGS, &regs);
+	regs.rip = entry;
+	regs.rsp = stack_top - 8;
+	regs.rsi = a0;
+	regs.rdx = a1;
+	IOCTL_OK(v->fd, PVISOR_SET_REGS, &regs);
+	ret = vm_guest_ptr(_metadata, t, regs.rsp, sizeof(*ret));
+	*ret = (uintptr_t)guest_returned;
+}
+
+/* Close what vm_vcpu_add() opened; safe on a zeroed or wrapped vCPU. */
+static inline void vm_vcpu_release(struct test_vcpu *v)
+{
+	if (!v->owned)
+		return;
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+	v->owned = false;
+}
+
+static inline const char *vm_vcpu_describe(struct test_vcpu *v)
+{
+	if (v->stop && v->run_errno == EINTR)
+		return "stopped: another vCPU failed first, or the time is up";
+	if (v->run_errno)
+		return strerror(v->run_errno);
+	return vm_describe_run(v->run, v->console, v->console_len);
+}
+
+static void vm_vcpu_signal(int sig)
+{
+}
+
+static inline void *vm_vcpu_thread(void *arg)
+{
+	struct test_vcpu *v = arg;
+
+	for (;;) {
+		if (ioctl(v->fd, PVISOR_RUN, 0)) {
+			if (errno == EINTR &&
+			    !__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE))
+				continue;
+			v->run_errno = errno;
+			break;
+		}
+		if (v->run->exit_reason != PVISOR_EXIT_CONSOLE)
+			break;
+		vm_console_add(v->run, v->console, &v->console_len,
+			       &v->console_total);
+	}
+	__atomic_store_n(&v->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The vCPU ended in a shutdown with status 0. */
+static inline bool vm_vcpu_is_clean(const struct test_vcpu *v)
+{
+	return !v->run_errno && v->run->exit_reason == PVISOR_EXIT_SHUTDOWN &&
+	       !v->run->shutdown.status;
+}
+
+/*
+ * Run @nr vCPUs until each has left PVISOR_RUN: every one must shut down
+ * with status 0 within @timeout_s seconds.  When one does not, the others
+ * are stopped and the test fails with what each vCPU did.
+ */
+static inline void vm_vcpus_run(struct __test_metadata *_metadata,
+				struct test_vcpu *v, int nr, int timeout_s)
+{
+	const struct timespec tick = { .tv_nsec = 2000000 };
+	struct timespec start, now;
+	struct sigaction sa;
+	bool failed = false, late = false;
+	int i, left;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vm_vcpu_signal;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 0; i < nr; i++) {
+		v[i].run->immediate_exit = 0;
+		ASSERT_EQ(0, pthread_create(&v[i].thread, NULL, vm_vcpu_thread,
+					    &v[i]));
+		v[i].started = true;
+	}
+	for (;;) {
+		left = 0;
+		for (i = 0; i < nr; i++) {
+			if (!__atomic_load_n(&v[i].done, __ATOMIC_ACQUIRE))
+				left++;
+			else if (!vm_vcpu_is_clean(&v[i]))
+				failed = true;
+		}
+		if (!left)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		late = now.tv_sec - start.tv_sec >= timeout_s;
+		if (failed || late)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	/* Stop the rest: immediate_exit, and a signal to end a RUN. */
+	for (i = 0; i < nr; i++) {
+		if (__atomic_load_n(&v[i].done, __ATOMIC_ACQUIRE))
+			continue;
+		__atomic_store_n(&v[i].stop, true, __ATOMIC_RELEASE);
+		v[i].run->immediate_exit = 1;
+	}
+	for (i = 0; i < nr; i++) {
+		while (!__atomic_load_n(&v[i].done, __ATOMIC_ACQUIRE)) {
+			pthread_kill(v[i].thread, SIGUSR1);
+			nanosleep(&tick, NULL);
+		}
+		pthread_join(v[i].thread, NULL);
+		v[i].started = false;
+	}
+	/* Braces: the harness's handler after EXPECT is a loop of its own. */
+	for (i = 0; i < nr; i++) {
+		EXPECT_TRUE(vm_vcpu_is_clean(&v[i]))
+			TH_LOG("vCPU %u%s: %s", v[i].id,
+			       late ? " (time is up)" : "",
+			       vm_vcpu_describe(&v[i]));
+	}
 }
 
 /* The fixture of tests that run one guest: TEST_F(vm, name). */

@@ -70,4 +70,13 @@ static inline long pvisor_hc_get_info(uint64_t selector)
 	return hypercall1(PVISOR_HC_GET_INFO, selector);
 }
 
+/*
+ * Apply @count struct pvisor_mmu_op at @gpa in order: returns how many
+ * were applied (below @count: op[result] was refused), or -PVISOR_E*.
+ */
+static inline long pvisor_hc_mmu_batch(uint64_t gpa, uint64_t count)
+{
+	return hypercall2(PVISOR_HC_MMU_BATCH, gpa, count);
+}
+
 #endif /* GUEST_HYPERCALL_H */

@@ -25,6 +25,7 @@
 /* Kit functions return 0 or one of these, negated, as the kernel does. */
 #define ENOENT			2
 #define ENOMEM			12
+#define EFAULT			14
 #define EEXIST			17
 #define EINVAL			22
 
