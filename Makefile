@@ -5,6 +5,8 @@
 # make check       every test: lint, then all lanes of the emulated lab
 # make demo        boot the lab and show the module loaded with VMX on
 # make lint        W=1 and sparse builds, checkpatch --strict
+# make bench       boot the bench lane: pvisor beside KVM (EPT and shadow
+#                  paging), path lengths in emulated cycles (not in check)
 #
 # KDIR defaults to the running kernel's build tree.  The lab kernel's tree is
 # printed by selftests/lab/build-kernel.
@@ -28,6 +30,16 @@ USER_LDFLAGS := -static -pthread
 
 SELFTESTS := $(patsubst %.c,%,$(wildcard selftests/*_test.c))
 
+# The benchmark: host and guest halves in one static binary like the
+# selftests; the guest half without vector registers (its page-fault
+# handler saves only the general ones).
+BENCH_DIR := selftests/bench
+BENCH_PROG := $(BENCH_DIR)/pvisor_bench
+BENCH_HOST_SRC := $(BENCH_DIR)/pvisor_bench.c $(BENCH_DIR)/bench_kvm.c
+BENCH_GUEST_OBJ := $(BENCH_DIR)/bench_guest.o
+BENCH_DEPS := $(wildcard $(BENCH_DIR)/*.h) selftests/guest_util.h
+BENCH_CFLAGS := $(TEST_CFLAGS) -Wextra -I$(CURDIR)/selftests
+
 # Builds a guest from userspace, for the launcher (and the selftests).
 BOOT_OBJ := userspace/lib/pvisor_boot.o
 BOOT_DEPS := userspace/lib/pvisor_boot.h uapi/linux/pvisor.h uapi/linux/pvisor_para.h
@@ -48,11 +60,13 @@ GUEST_KIT := $(addprefix $(GUEST_DIR)/,entry.S start.c console.c string.c \
 	page_alloc.c paging.c)
 GUEST_DEPS := $(GUEST_KIT) $(wildcard $(GUEST_DIR)/*.h) $(GUEST_DIR)/guest.ld \
 	uapi/linux/pvisor_para.h
-GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf
+GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf \
+	$(GUEST_DIR)/pt_check.elf
 
-.PHONY: all module userspace guests selftests lab-stage lint check demo clean
+.PHONY: all module userspace guests selftests bench-prog lab-stage lint check \
+	demo bench clean
 
-all: module userspace guests selftests
+all: module userspace guests selftests bench-prog
 
 module:
 	@if [ ! -d "$(KDIR)" ]; then \
@@ -87,8 +101,16 @@ $(KSFT)/kselftest_harness.h:
 selftests/%_test: selftests/%_test.c $(wildcard selftests/*.h) $(BOOT_OBJ) $(BOOT_DEPS) $(KSFT)/kselftest_harness.h
 	$(CC) $(TEST_CFLAGS) -I$(KSFT) -o $@ $< $(BOOT_OBJ) $(USER_LDFLAGS)
 
+bench-prog: $(BENCH_PROG)
+
+$(BENCH_GUEST_OBJ): $(BENCH_DIR)/bench_guest.c $(BENCH_DEPS) uapi/linux/pvisor_para.h
+	$(CC) $(BENCH_CFLAGS) -mgeneral-regs-only -c -o $@ $<
+
+$(BENCH_PROG): $(BENCH_HOST_SRC) $(BENCH_GUEST_OBJ) $(BENCH_DEPS) $(BOOT_OBJ) $(BOOT_DEPS)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_HOST_SRC) $(BENCH_GUEST_OBJ) $(BOOT_OBJ) $(USER_LDFLAGS)
+
 # Used by the lab runner: STAGE=dir KDIR=tree.
-lab-stage: userspace selftests guests
+lab-stage: userspace selftests guests bench-prog
 	selftests/lab/stage $(STAGE) $(KDIR)
 
 lint: userspace selftests
@@ -104,7 +126,18 @@ demo:
 	$(MAKE) userspace selftests guests
 	selftests/lab/run-lane demo
 
+# The table comes from the lane's BENCH lines, also kept in
+# build/lab/bench/results.txt.
+bench:
+	selftests/lab/deps
+	$(MAKE) userspace selftests guests bench-prog
+	selftests/lab/run-lane bench
+	@sed -n 's/^# \(BENCH .*\)/\1/p' $(BUILD)/lab/bench/tap >$(BUILD)/lab/bench/results.txt
+	@echo
+	@$(BENCH_PROG) report $(BUILD)/lab/bench/results.txt
+
 clean:
-	rm -rf $(BUILD) userspace/pvisor $(BOOT_OBJ) $(GUESTS) $(SELFTESTS)
+	rm -rf $(BUILD) userspace/pvisor $(BOOT_OBJ) $(GUESTS) $(SELFTESTS) \
+		$(BENCH_PROG) $(BENCH_GUEST_OBJ)
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
 		kmod/modules.order .*.cmd Module.symvers modules.order

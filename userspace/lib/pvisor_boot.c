@@ -141,11 +141,8 @@ static void plan_layout(struct pvisor_vm *vm)
 	vm->boot_base = vm->stack_top - STACK_SIZE;
 }
 
-int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size)
+int pvisor_vm_alloc_mem(struct pvisor_vm *vm, uint64_t mem_size)
 {
-	struct pvisor_memory_region region;
-	int r;
-
 	memset(vm, 0, sizeof(*vm));
 	vm->sys_fd = -1;
 	vm->vm_fd = -1;
@@ -157,13 +154,6 @@ int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size)
 			    "guest memory of %llu bytes: must be a multiple of 2 MiB from %llu MiB to %llu GiB",
 			    (unsigned long long)mem_size,
 			    PVISOR_BOOT_MEM_MIN >> 20, PVISOR_BOOT_MEM_MAX >> 30);
-	if (open_dev(vm) || check_module(vm))
-		return -1;
-
-	vm->vm_fd = ioctl(vm->sys_fd, PVISOR_CREATE_VM, 0);
-	if (vm->vm_fd < 0)
-		return fail_ioctl(vm, "PVISOR_CREATE_VM");
-
 	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem == MAP_FAILED) {
@@ -173,6 +163,21 @@ int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size)
 	}
 	vm->mem_size = mem_size;
 	plan_layout(vm);
+	return 0;
+}
+
+int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size)
+{
+	struct pvisor_memory_region region;
+	int r;
+
+	if (pvisor_vm_alloc_mem(vm, mem_size) || open_dev(vm) ||
+	    check_module(vm))
+		return -1;
+
+	vm->vm_fd = ioctl(vm->sys_fd, PVISOR_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return fail_ioctl(vm, "PVISOR_CREATE_VM");
 
 	memset(&region, 0, sizeof(region));
 	region.slot = 0;
@@ -416,45 +421,40 @@ static void flat_segment(struct pvisor_segment *seg, uint16_t selector,
 	seg->g = 1;
 }
 
-static int set_registers(struct pvisor_vm *vm, uint64_t gdt_gpa,
-			 uint64_t tss_gpa)
+/* The 64-bit state at the entry point, from the layout alone. */
+static void initial_registers(struct pvisor_vm *vm, uint64_t gdt_gpa,
+			      uint64_t tss_gpa, struct pvisor_regs *regs,
+			      struct pvisor_sregs *sregs)
 {
-	struct pvisor_sregs sregs;
-	struct pvisor_regs regs;
+	memset(sregs, 0, sizeof(*sregs));
+	flat_segment(&sregs->cs, GDT_CODE, SEG_TYPE_CODE, 1, 0);
+	flat_segment(&sregs->ds, GDT_DATA, SEG_TYPE_DATA, 0, 1);
+	sregs->es = sregs->ds;
+	sregs->fs = sregs->ds;
+	sregs->gs = sregs->ds;
+	sregs->ss = sregs->ds;
+	sregs->tr.base = tss_gpa;
+	sregs->tr.limit = TSS_SIZE - 1;
+	sregs->tr.selector = GDT_TSS;
+	sregs->tr.type = SEG_TYPE_TSS;
+	sregs->tr.present = 1;
+	sregs->ldt.unusable = 1;
+	sregs->gdt.base = gdt_gpa;
+	sregs->gdt.limit = GDT_SIZE - 1;
+	sregs->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	sregs->cr3 = vm->pml4;
+	sregs->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	sregs->efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 
-	memset(&sregs, 0, sizeof(sregs));
-	flat_segment(&sregs.cs, GDT_CODE, SEG_TYPE_CODE, 1, 0);
-	flat_segment(&sregs.ds, GDT_DATA, SEG_TYPE_DATA, 0, 1);
-	sregs.es = sregs.ds;
-	sregs.fs = sregs.ds;
-	sregs.gs = sregs.ds;
-	sregs.ss = sregs.ds;
-	sregs.tr.base = tss_gpa;
-	sregs.tr.limit = TSS_SIZE - 1;
-	sregs.tr.selector = GDT_TSS;
-	sregs.tr.type = SEG_TYPE_TSS;
-	sregs.tr.present = 1;
-	sregs.ldt.unusable = 1;
-	sregs.gdt.base = gdt_gpa;
-	sregs.gdt.limit = GDT_SIZE - 1;
-	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	sregs.cr3 = vm->pml4;
-	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
-	if (ioctl(vm->vcpu_fd, PVISOR_SET_SREGS, &sregs))
-		return fail_ioctl(vm, "PVISOR_SET_SREGS");
-
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = vm->entry;
-	regs.rsp = vm->stack_top - 8;	/* as if _start had been called */
-	regs.rdi = vm->start_info;
-	regs.rflags = RFLAGS_FIXED;
-	if (ioctl(vm->vcpu_fd, PVISOR_SET_REGS, &regs))
-		return fail_ioctl(vm, "PVISOR_SET_REGS");
-	return 0;
+	memset(regs, 0, sizeof(*regs));
+	regs->rip = vm->entry;
+	regs->rsp = vm->stack_top - 8;	/* as if _start had been called */
+	regs->rdi = vm->start_info;
+	regs->rflags = RFLAGS_FIXED;
 }
 
-int pvisor_vm_setup_boot(struct pvisor_vm *vm, const char *cmdline)
+int pvisor_vm_layout_boot(struct pvisor_vm *vm, const char *cmdline,
+			  struct pvisor_regs *regs, struct pvisor_sregs *sregs)
 {
 	uint64_t cmdline_gpa = top_page(vm, TOP_CMDLINE);
 	uint64_t gdt_gpa = top_page(vm, TOP_GDT);
@@ -469,7 +469,22 @@ int pvisor_vm_setup_boot(struct pvisor_vm *vm, const char *cmdline)
 	memcpy(pvisor_vm_gpa(vm, cmdline_gpa, len + 1), cmdline ? cmdline : "",
 	       len + 1);
 	write_start_info(vm, cmdline_gpa, len);
-	return set_registers(vm, gdt_gpa, tss_gpa);
+	initial_registers(vm, gdt_gpa, tss_gpa, regs, sregs);
+	return 0;
+}
+
+int pvisor_vm_setup_boot(struct pvisor_vm *vm, const char *cmdline)
+{
+	struct pvisor_sregs sregs;
+	struct pvisor_regs regs;
+
+	if (pvisor_vm_layout_boot(vm, cmdline, &regs, &sregs))
+		return -1;
+	if (ioctl(vm->vcpu_fd, PVISOR_SET_SREGS, &sregs))
+		return fail_ioctl(vm, "PVISOR_SET_SREGS");
+	if (ioctl(vm->vcpu_fd, PVISOR_SET_REGS, &regs))
+		return fail_ioctl(vm, "PVISOR_SET_REGS");
+	return 0;
 }
 
 void pvisor_vm_destroy(struct pvisor_vm *vm)

@@ -5,6 +5,11 @@
  * (identity page tables, GDT, TSS, stack, start-info page).  Shared by the
  * launcher and the selftests.
  *
+ * Guest memory, the ELF loader and the boot layout need no /dev/pvisor:
+ * pvisor_vm_alloc_mem(), pvisor_vm_load_elf() and pvisor_vm_layout_boot()
+ * build the same guest for another VMM (selftests/bench runs it under KVM
+ * too), which then sets the registers they computed.
+ *
  * Every function returns 0 or -1; on -1, vm->err holds a message that names
  * the failing step (and the ioctl and errno where one failed), and errno is
  * left as the failing system call set it.
@@ -49,6 +54,12 @@ struct pvisor_vm {
 	char err[256];
 };
 
+/*
+ * Only the guest memory: validate @mem_size, map it (zeroed) and plan the
+ * launcher structures; the fds stay -1.  pvisor_vm_create() starts here.
+ */
+int pvisor_vm_alloc_mem(struct pvisor_vm *vm, uint64_t mem_size);
+
 /* Open /dev/pvisor, check the API, create the VM, its memory and vCPU 0. */
 int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size);
 
@@ -59,10 +70,14 @@ int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size);
 int pvisor_vm_load_elf(struct pvisor_vm *vm, const char *path);
 
 /*
- * Lay out the launcher structures at the top of guest memory and set the
- * vCPU's registers so that it starts at vm->entry in 64-bit mode with RDI
- * pointing at the start-info page.  @cmdline may be NULL.
+ * Lay out the launcher structures at the top of guest memory and compute
+ * the registers with which the vCPU starts at vm->entry in 64-bit mode,
+ * RDI pointing at the start-info page.  @cmdline may be NULL.  No ioctl.
  */
+int pvisor_vm_layout_boot(struct pvisor_vm *vm, const char *cmdline,
+			  struct pvisor_regs *regs, struct pvisor_sregs *sregs);
+
+/* pvisor_vm_layout_boot(), then set the registers of vCPU 0. */
 int pvisor_vm_setup_boot(struct pvisor_vm *vm, const char *cmdline);
 
 /* Guest-physical address to launcher pointer, NULL outside guest memory. */
