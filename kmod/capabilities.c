@@ -170,6 +170,13 @@ static int setup_controls(struct pvisor_caps *c)
 			return ret;
 	}
 	c->has_vpid = c->ctl_proc2 & SECONDARY_EXEC_ENABLE_VPID;
+	/*
+	 * Each shadow root gets a PCID of pvisor's choosing in the guest's
+	 * real CR3, so a CR3 switch keeps the TLB entries of other roots.
+	 * Without VPID every entry and exit flushes them anyway.
+	 */
+	c->has_pcid = c->has_vpid && boot_cpu_has(X86_FEATURE_PCID) &&
+		      (c->cr4_fixed1 & X86_CR4_PCIDE);
 	c->maxphyaddr = boot_cpu_data.x86_phys_bits;
 	if (c->ctl_pin & PIN_BASED_VMX_PREEMPTION_TIMER)
 		c->preemption_timer = min_t(u64, U32_MAX,

@@ -63,6 +63,7 @@ struct pvisor_caps {
 	u32 ctl_exit;
 	u32 ctl_entry;
 	bool has_vpid;		/* VPID with single-context INVVPID */
+	bool has_pcid;		/* shadow roots tagged with PCIDs (needs VPID) */
 	u32 preemption_timer;	/* VMX-preemption timer value, 0 if none */
 	u8 maxphyaddr;
 	u64 host_xcr0;

@@ -153,8 +153,10 @@ static int __init pvisor_init(void)
 		pr_err("cannot register /dev/pvisor (%d)\n", ret);
 		goto out_vmx_root_exit;
 	}
-	pr_info("VMX root operation on %u CPUs, VMCS revision %#x\n",
-		num_online_cpus(), pvisor_caps.revision);
+	pr_info("VMX root operation on %u CPUs, VMCS revision %#x%s%s\n",
+		num_online_cpus(), pvisor_caps.revision,
+		pvisor_caps.has_vpid ? ", VPID" : "",
+		pvisor_caps.has_pcid ? ", PCID" : "");
 	return 0;
 
 out_vmx_root_exit:

@@ -134,6 +134,7 @@ struct pvisor_sp {
 	struct list_head link;
 	unsigned long parents;	/* pte list of the entries linking here */
 	int root_count;		/* vCPUs using it as their root */
+	u16 pcid;		/* level 4: the PCID of its TLB entries, or 0 */
 	bool unsync;
 };
 
@@ -341,6 +342,9 @@ static void zap_sp(struct pvisor_vm *vm, struct pvisor_sp *sp)
 		hash_del(&sp->hash_link);
 	if (sp->unsync)
 		list_del(&sp->unsync_link);
+	/* The flush below also drops the TLB entries tagged with it. */
+	if (sp->pcid)
+		clear_bit(sp->pcid, m->pcids);
 	m->nr_sps--;
 	m->flush_all = true;
 	list_move(&sp->link, &m->zapped);
@@ -538,6 +542,15 @@ static struct pvisor_sp *new_sp(struct pvisor_vcpu *vcpu, u64 gfn,
 	}
 	sp->gptes = cache_take(&vcpu->mmu.pages);
 	hash_add(vm->mmu.hash, &sp->hash_link, gfn);
+	if (role.level == 4 && pvisor_caps.has_pcid) {
+		unsigned long pcid = find_next_zero_bit(vm->mmu.pcids,
+							PVISOR_NR_PCIDS, 1);
+
+		if (pcid < PVISOR_NR_PCIDS) {
+			set_bit(pcid, vm->mmu.pcids);
+			sp->pcid = pcid;
+		}
+	}
 	/* The caller reads the frame's entries next: protect them for good. */
 	protect_gfn(vm, gfn);
 	protect_flush(vm);
@@ -764,8 +777,16 @@ int pvisor_mmu_new_cr3(struct pvisor_vcpu *vcpu)
 	mmu_lock(vm);
 	switch_root(vcpu);
 	mmu_unlock(vm);
-	pvisor_vmwrite(GUEST_CR3, __pa(vcpu->mmu.root->spt));
-	vcpu->mmu.need_flush = true;
+	pvisor_vmwrite(GUEST_CR3, __pa(vcpu->mmu.root->spt) |
+		       vcpu->mmu.root->pcid);
+	/*
+	 * The TLB entries tagged with the root's PCID are exact: every change
+	 * to the shadow since they were filled was followed by a flush of
+	 * every vCPU (and unsync pages were synced just now).  An untagged
+	 * root shares PCID 0 with every other one.
+	 */
+	if (!vcpu->mmu.root->pcid)
+		vcpu->mmu.need_flush = true;
 	return PVISOR_RESUME;
 }
 

@@ -34,6 +34,8 @@ struct pvisor_memslot {
 };
 
 #define PVISOR_MMU_HASH_BITS	10
+/* PCIDs for shadow roots: 1..4095; 0 means untagged (flush at switch). */
+#define PVISOR_NR_PCIDS		4096
 
 /*
  * The shadow MMU of a VM (mmu.c): shadow page tables shared by its vCPUs,
@@ -47,6 +49,7 @@ struct pvisor_vm_mmu {
 	struct list_head unsync;	/* shadows of tables left writable */
 	struct list_head zapped;	/* freed after the next TLB flush */
 	struct list_head vcpus;		/* every vCPU, for TLB flushes */
+	DECLARE_BITMAP(pcids, PVISOR_NR_PCIDS);	/* in use by roots */
 	unsigned long nr_sps;		/* shadow pages in use */
 	unsigned long max_sps;		/* the budget of nr_sps */
 	bool flush_all;			/* every vCPU must flush its TLB */

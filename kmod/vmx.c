@@ -308,7 +308,9 @@ void pvisor_vmx_write_cr0(struct pvisor_vcpu *vcpu, unsigned long cr0)
 void pvisor_vmx_write_cr4(struct pvisor_vcpu *vcpu, unsigned long cr4)
 {
 	vcpu->cr4 = cr4;
-	pvisor_vmwrite(GUEST_CR4, cr4 | X86_CR4_VMXE);
+	/* PCIDE: the real CR3 carries pvisor's PCID of the shadow root. */
+	pvisor_vmwrite(GUEST_CR4, cr4 | X86_CR4_VMXE |
+		       (pvisor_caps.has_pcid ? X86_CR4_PCIDE : 0));
 	pvisor_vmwrite(CR4_READ_SHADOW, cr4);
 }
 
