@@ -19,6 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/fpu/api.h>
 
 #include "pvisor.h"
 #include "vmx.h"
@@ -64,6 +65,13 @@ static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 			preempt_enable();
 			continue;
 		}
+		/*
+		 * A context switch since the last entry (HLT, a refill,
+		 * cond_resched) saved the guest's FPU registers to its
+		 * fpstate and left others in the CPU: load them back.
+		 */
+		if (test_thread_flag(TIF_NEED_FPU_LOAD))
+			switch_fpu_return();
 		pvisor_mmu_before_entry(vcpu);
 		pvisor_vmx_enter(vcpu);
 		WRITE_ONCE(vcpu->mmu.in_guest, false);
