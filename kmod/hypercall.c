@@ -10,6 +10,7 @@
  * slots_lock held for reading and the instruction already skipped.
  */
 #include <linux/kernel.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/string.h>
 #include <linux/pvisor_para.h>
@@ -48,6 +49,8 @@ static long hc_get_info(struct pvisor_vcpu *vcpu, u64 what)
 		return vcpu->id;
 	case PVISOR_INFO_VERSION:
 		return PVISOR_PARA_VERSION;
+	case PVISOR_INFO_CLOCK_NS:
+		return ktime_get_ns();
 	default:
 		return -PVISOR_EINVAL;
 	}
@@ -79,6 +82,9 @@ int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu)
 		break;
 	case PVISOR_HC_MMU_BATCH:
 		ret = pvisor_mmu_batch(vcpu, a0, a1);
+		break;
+	case PVISOR_HC_SET_TIMER:
+		ret = pvisor_hc_set_timer(vcpu, a0, a1);
 		break;
 	default:
 		ret = -PVISOR_ENOSYS;

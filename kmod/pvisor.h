@@ -9,9 +9,11 @@
 #define PVISOR_H
 
 #include <linux/hashtable.h>
+#include <linux/hrtimer.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
@@ -136,6 +138,14 @@ struct pvisor_vcpu {
 	bool shutdown;		/* the guest called PVISOR_HC_SHUTDOWN */
 	u64 shutdown_status;
 
+	/* Virtual interrupts (events.c). */
+	DECLARE_BITMAP(irq_pending, 256);
+	struct hrtimer timer;
+	u8 timer_vector;
+	bool halt_if;		/* RFLAGS.IF at the HLT being waited out */
+	bool intr_window;	/* interrupt-window exiting is on */
+	wait_queue_head_t wq;	/* HLT sleeps here */
+
 	/* VMX. */
 	struct page *vmcs;
 	struct page *msr_bitmap;
@@ -176,6 +186,14 @@ int pvisor_vm_kill(struct pvisor_vcpu *vcpu, u32 reason, u64 data);
 /* vcpu.c */
 int pvisor_vcpu_create_fd(struct pvisor_vm *vm, unsigned long id);
 void pvisor_vcpu_destroy(struct pvisor_vcpu *vcpu);
+
+/* events.c */
+void pvisor_events_init(struct pvisor_vcpu *vcpu);
+void pvisor_events_destroy(struct pvisor_vcpu *vcpu);
+void pvisor_raise_irq(struct pvisor_vcpu *vcpu, unsigned int vector);
+bool pvisor_irq_pending(struct pvisor_vcpu *vcpu);
+long pvisor_hc_set_timer(struct pvisor_vcpu *vcpu, u64 ns, u64 vector);
+void pvisor_halt(struct pvisor_vcpu *vcpu);
 
 /* hypercall.c */
 int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu);

@@ -24,15 +24,6 @@
 #include "pvisor.h"
 #include "vmx.h"
 
-/* Sleep until a signal: pvisor guests have no interrupts yet. */
-static void vcpu_halt(void)
-{
-	set_current_state(TASK_INTERRUPTIBLE);
-	if (!signal_pending(current))
-		schedule();
-	__set_current_state(TASK_RUNNING);
-}
-
 static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 {
 	struct pvisor_run *run = vcpu->run;
@@ -83,7 +74,7 @@ static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 		case PVISOR_RESUME:
 			break;
 		case PVISOR_HALT:
-			vcpu_halt();
+			pvisor_halt(vcpu);
 			break;
 		case PVISOR_TOPUP:
 			ret = pvisor_mmu_topup(vcpu);
@@ -223,6 +214,7 @@ static int pvisor_vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
 
 void pvisor_vcpu_destroy(struct pvisor_vcpu *vcpu)
 {
+	pvisor_events_destroy(vcpu);
 	pvisor_vmx_vcpu_free(vcpu);
 	pvisor_mmu_destroy(vcpu);
 	if (vcpu->fpu.fpstate)
@@ -267,6 +259,7 @@ int pvisor_vcpu_create_fd(struct pvisor_vm *vm, unsigned long id)
 	vcpu->vm = vm;
 	vcpu->id = id;
 	mutex_init(&vcpu->mutex);
+	pvisor_events_init(vcpu);
 	pvisor_vm_get(vm);
 
 	ret = -ENOMEM;

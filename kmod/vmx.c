@@ -549,6 +549,48 @@ void pvisor_vmx_run_end(struct pvisor_vcpu *vcpu)
 	}
 }
 
+static void set_intr_window(struct pvisor_vcpu *vcpu, bool on)
+{
+	if (vcpu->intr_window == on)
+		return;
+	vcpu->intr_window = on;
+	pvisor_vmwrite(CPU_BASED_VM_EXEC_CONTROL, pvisor_caps.ctl_proc |
+		       (on ? CPU_BASED_INTR_WINDOW_EXITING : 0));
+}
+
+/*
+ * Queue the highest pending interrupt for this entry if the guest can take
+ * it; otherwise ask for an exit as soon as it can (interrupt window).  An
+ * exception or an interrupted event goes first.
+ */
+static void queue_interrupt(struct pvisor_vcpu *vcpu)
+{
+	struct pvisor_event *e = &vcpu->event;
+	unsigned int vector;
+
+	if (!pvisor_irq_pending(vcpu)) {
+		set_intr_window(vcpu, false);
+		return;
+	}
+	if (e->pending ||
+	    !(pvisor_vmread(GUEST_RFLAGS) & X86_EFLAGS_IF) ||
+	    (pvisor_vmread(GUEST_INTERRUPTIBILITY_INFO) &
+	     (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+		set_intr_window(vcpu, true);
+		return;
+	}
+	vector = find_last_bit(vcpu->irq_pending, 256);
+	if (!test_and_clear_bit(vector, vcpu->irq_pending))
+		return;
+	e->pending = true;
+	e->vector = vector;
+	e->type = INTR_TYPE_EXT_INTR >> 8;
+	e->has_error = false;
+	e->insn_len = 0;
+	/* Another one waits for the next window. */
+	set_intr_window(vcpu, pvisor_irq_pending(vcpu));
+}
+
 static void inject_pending_event(struct pvisor_vcpu *vcpu)
 {
 	struct pvisor_event *e = &vcpu->event;
@@ -674,6 +716,7 @@ void pvisor_vmx_enter(struct pvisor_vcpu *vcpu)
 		pvisor_vmwrite(HOST_FS_BASE, vcpu->host_fs_base);
 		vcpu->host_fs_base_written = true;
 	}
+	queue_interrupt(vcpu);
 	inject_pending_event(vcpu);
 
 	if (native_read_cr2() != vcpu->cr2)

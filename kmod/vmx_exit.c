@@ -155,7 +155,11 @@ static int handle_cpuid(struct pvisor_vcpu *vcpu)
 
 static int handle_hlt(struct pvisor_vcpu *vcpu)
 {
+	vcpu->halt_if = pvisor_vmread(GUEST_RFLAGS) & X86_EFLAGS_IF;
 	pvisor_vmx_skip_insn(vcpu);
+	/* An interrupt the guest can take now ends the halt at once. */
+	if (vcpu->halt_if && pvisor_irq_pending(vcpu))
+		return PVISOR_RESUME;
 	return PVISOR_HALT;
 }
 
@@ -345,6 +349,7 @@ typedef int (*exit_handler)(struct pvisor_vcpu *vcpu);
 static const exit_handler handlers[] = {
 	[EXIT_REASON_EXCEPTION_NMI]	= handle_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_resume,
+	[EXIT_REASON_INTERRUPT_WINDOW]	= handle_resume,
 	[EXIT_REASON_TRIPLE_FAULT]	= handle_triple_fault,
 	[EXIT_REASON_CPUID]		= handle_cpuid,
 	[EXIT_REASON_HLT]		= handle_hlt,

@@ -28,11 +28,13 @@
 #define PVISOR_HC_SHUTDOWN	2	/* (status): does not return */
 #define PVISOR_HC_GET_INFO	3	/* (PVISOR_INFO_*): returns the value */
 #define PVISOR_HC_MMU_BATCH	4	/* (gpa, count): returns ops applied */
+#define PVISOR_HC_SET_TIMER	5	/* (ns, vector): one-shot timer; 0 */
 
 /* PVISOR_HC_GET_INFO selectors. */
 #define PVISOR_INFO_MEM_SIZE	0	/* bytes of guest memory in all slots */
 #define PVISOR_INFO_VCPU_ID	1	/* this vCPU's id */
 #define PVISOR_INFO_VERSION	2	/* PVISOR_PARA_VERSION */
+#define PVISOR_INFO_CLOCK_NS	3	/* the host's monotonic clock, in ns */
 
 /* Hypercall errors, returned negated in RAX. */
 #define PVISOR_EPERM		1	/* called from guest CPL > 0 */
@@ -42,6 +44,17 @@
 
 /* Most bytes one PVISOR_HC_CONSOLE_WRITE takes; longer writes are cut. */
 #define PVISOR_CONSOLE_WRITE_MAX	2048
+
+/*
+ * Interrupts: vectors PVISOR_IRQ_VECTOR_MIN..255 reach the guest's IDT as
+ * external interrupts, highest vector first, when RFLAGS.IF is set and no
+ * STI or MOV SS shadow blocks them.  They are edge events: no EOI, and a
+ * vector raised again before its delivery is delivered once.
+ *
+ * PVISOR_HC_SET_TIMER: RDI nanoseconds from now (0 cancels the timer), RSI
+ * the vector it raises.  One timer per vCPU; setting it replaces the last.
+ */
+#define PVISOR_IRQ_VECTOR_MIN	32
 
 /*
  * PVISOR_HC_MMU_BATCH: RDI is the guest-physical address of an array of
