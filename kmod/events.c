@@ -14,6 +14,8 @@
 #include <linux/bitmap.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/nospec.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <linux/wait.h>
@@ -82,6 +84,26 @@ long pvisor_hc_set_timer(struct pvisor_vcpu *vcpu, u64 ns, u64 vector)
 	WRITE_ONCE(vcpu->timer_vector, vector);
 	hrtimer_start(&vcpu->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_HARD);
 	return 0;
+}
+
+/* PVISOR_HC_SEND_IPI(@id, @vector): raise @vector on vCPU @id. */
+long pvisor_hc_send_ipi(struct pvisor_vcpu *vcpu, u64 id, u64 vector)
+{
+	struct pvisor_vcpu *target;
+	long ret = -PVISOR_EINVAL;
+
+	if (vector < PVISOR_IRQ_VECTOR_MIN || vector > 255 ||
+	    id >= PVISOR_MAX_VCPUS)
+		return -PVISOR_EINVAL;
+	rcu_read_lock();
+	target = READ_ONCE(vcpu->vm->vcpus[array_index_nospec(id,
+							   PVISOR_MAX_VCPUS)]);
+	if (target) {
+		pvisor_raise_irq(target, vector);
+		ret = 0;
+	}
+	rcu_read_unlock();
+	return ret;
 }
 
 /*

@@ -86,6 +86,9 @@ int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu)
 	case PVISOR_HC_SET_TIMER:
 		ret = pvisor_hc_set_timer(vcpu, a0, a1);
 		break;
+	case PVISOR_HC_SEND_IPI:
+		ret = pvisor_hc_send_ipi(vcpu, a0, a1);
+		break;
 	default:
 		ret = -PVISOR_ENOSYS;
 		break;

@@ -69,7 +69,11 @@ struct pvisor_vm {
 	 */
 	struct rw_semaphore slots_lock;
 	struct pvisor_memslot slots[PVISOR_NR_MEMSLOTS];
-	struct mutex lock;	/* vCPU creation */
+	/*
+	 * vCPU creation and removal.  vcpus[] is also read under RCU (an
+	 * IPI's target): a vCPU leaves it a grace period before it is freed.
+	 */
+	struct mutex lock;
 	struct pvisor_vm_mmu mmu;
 	struct pvisor_vcpu *vcpus[PVISOR_MAX_VCPUS];
 	struct mm_struct *mm;	/* owner of the slots' pages */
@@ -193,6 +197,7 @@ void pvisor_events_destroy(struct pvisor_vcpu *vcpu);
 void pvisor_raise_irq(struct pvisor_vcpu *vcpu, unsigned int vector);
 bool pvisor_irq_pending(struct pvisor_vcpu *vcpu);
 long pvisor_hc_set_timer(struct pvisor_vcpu *vcpu, u64 ns, u64 vector);
+long pvisor_hc_send_ipi(struct pvisor_vcpu *vcpu, u64 id, u64 vector);
 void pvisor_halt(struct pvisor_vcpu *vcpu);
 
 /* hypercall.c */

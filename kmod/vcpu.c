@@ -230,8 +230,10 @@ static int pvisor_vcpu_release(struct inode *inode, struct file *filp)
 	struct pvisor_vm *vm = vcpu->vm;
 
 	mutex_lock(&vm->lock);
-	vm->vcpus[vcpu->id] = NULL;
+	WRITE_ONCE(vm->vcpus[vcpu->id], NULL);
 	mutex_unlock(&vm->lock);
+	/* An IPI from another vCPU may still be raising interrupts here. */
+	synchronize_rcu();
 	pvisor_vcpu_destroy(vcpu);
 	return 0;
 }
@@ -279,7 +281,8 @@ int pvisor_vcpu_create_fd(struct pvisor_vm *vm, unsigned long id)
 		ret = fd;
 		goto out_destroy;
 	}
-	vm->vcpus[id] = vcpu;
+	/* Initialized before IPIs can find it. */
+	smp_store_release(&vm->vcpus[id], vcpu);
 	return fd;
 
 out_destroy:

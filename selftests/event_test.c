@@ -5,8 +5,10 @@
  * costs no host CPU meanwhile; an interrupt waits while RFLAGS.IF is clear
  * and through the STI shadow, and arrives right after; a cancelled timer
  * stays silent and a replaced one fires once with its new vector; bad
- * arguments are refused.  Durations come from PVISOR_INFO_CLOCK_NS, the
- * lab kernel's own clock.
+ * arguments are refused.  Two vCPUs update a shared counter with atomics
+ * and interrupt each other with PVISOR_HC_SEND_IPI, one of them halted
+ * between IPIs.  Durations come from PVISOR_INFO_CLOCK_NS, the lab kernel's
+ * own clock.
  */
 #include <time.h>
 
@@ -254,6 +256,143 @@ TEST_F(vm, armed_timer_at_close)
 	vm_init(&self->t);
 	/* The timer would have fired by now; the kernel log must stay clean. */
 	nanosleep(&wait, NULL);
+}
+
+/* Two vCPUs: IPIs both ways, a self-IPI, and a shared atomic counter. */
+#define IPI_VECTOR	0x50
+#define SELF_VECTOR	0x51
+#define IPI_ROUNDS	50
+#define IPI_ADDS	20000
+#define IPI_TIMEOUT_S	120
+
+static uint64_t guest_counter;
+static uint64_t guest_ipis[2][256];
+static uint64_t guest_ready;
+static uint64_t guest_ipi_results[2][8];
+static uint8_t guest_stack1[16384] __attribute__((aligned(16)));
+
+static void guest_ipi_hook(struct guest_frame *f)
+{
+	uint64_t id = guest_get_info(PVISOR_INFO_VCPU_ID);
+
+	if (f->vector < PVISOR_IRQ_VECTOR_MIN || id > 1)
+		guest_exception_fatal(f, "guest: unexpected exception, vector ");
+	__atomic_add_fetch(&guest_ipis[id][f->vector], 1, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t guest_seen(uint64_t id, unsigned int vector)
+{
+	return __atomic_load_n(&guest_ipis[id][vector], __ATOMIC_SEQ_CST);
+}
+
+/* Wait, interrupts on, until @id has seen @n of @vector; HLT if @halt. */
+static void guest_wait_seen(uint64_t id, unsigned int vector, uint64_t n,
+			    bool halt)
+{
+	uint64_t limit = guest_clock() + 60000 * MS;
+
+	while (guest_seen(id, vector) < n) {
+		GUEST_ASSERT(guest_clock() < limit);
+		if (halt)
+			asm volatile("sti; hlt; cli" ::: "memory");
+		else
+			asm volatile("sti; nop; cli" ::: "memory");
+	}
+}
+
+static void guest_ipi(uint64_t si, uint64_t id)
+{
+	uint64_t *res = guest_ipi_results[id];
+	int i;
+
+	/* vCPU 0 fills the IDT, vCPU 1 then loads the same one. */
+	if (id == 0) {
+		guest_idt_setup();
+		guest_exc_hook = guest_ipi_hook;
+		__atomic_store_n(&guest_ready, 1, __ATOMIC_RELEASE);
+	} else {
+		while (!__atomic_load_n(&guest_ready, __ATOMIC_ACQUIRE))
+			;
+		guest_idt_setup();
+		__atomic_store_n(&guest_ready, 2, __ATOMIC_RELEASE);
+	}
+
+	for (i = 0; i < IPI_ADDS; i++)
+		__atomic_add_fetch(&guest_counter, 1, __ATOMIC_SEQ_CST);
+
+	if (id == 1) {
+		/* Halted between IPIs: each one must wake it. */
+		guest_wait_seen(1, IPI_VECTOR, IPI_ROUNDS, true);
+		res[0] = guest_hypercall(PVISOR_HC_SEND_IPI, 0, IPI_VECTOR);
+	} else {
+		while (__atomic_load_n(&guest_ready, __ATOMIC_ACQUIRE) < 2)
+			;
+		for (i = 1; i <= IPI_ROUNDS; i++) {
+			GUEST_ASSERT_EQ(0, guest_hypercall(PVISOR_HC_SEND_IPI,
+							   1, IPI_VECTOR));
+			guest_wait_seen(1, IPI_VECTOR, i, false);
+		}
+		guest_wait_seen(0, IPI_VECTOR, 1, true);
+		res[0] = guest_hypercall(PVISOR_HC_SEND_IPI, 0, SELF_VECTOR);
+		asm volatile("sti; nop; cli" ::: "memory");
+		res[1] = guest_seen(0, SELF_VECTOR);
+		res[2] = guest_hypercall(PVISOR_HC_SEND_IPI, 2, IPI_VECTOR);
+		res[3] = guest_hypercall(PVISOR_HC_SEND_IPI, 1, 31);
+		res[4] = guest_hypercall(PVISOR_HC_SEND_IPI, 1, 256);
+		res[5] = guest_hypercall(PVISOR_HC_SEND_IPI, 64, IPI_VECTOR);
+	}
+	/* Both done adding before either reports. */
+	while (__atomic_load_n(&guest_counter, __ATOMIC_SEQ_CST) <
+	       2 * IPI_ADDS)
+		;
+	guest_shutdown(0);
+}
+
+FIXTURE(ipi) {
+	struct test_vm t;
+	struct test_vcpu v[2];
+};
+
+FIXTURE_SETUP(ipi)
+{
+	vm_init(&self->t);
+	memset(self->v, 0, sizeof(self->v));
+	self->v[0].fd = -1;
+	self->v[1].fd = -1;
+	PVISOR_VM_OR_SKIP();
+}
+
+FIXTURE_TEARDOWN(ipi)
+{
+	vm_vcpu_release(&self->v[1]);
+	vm_destroy(&self->t);
+}
+
+TEST_F_TIMEOUT(ipi, two_vcpus_interrupt_each_other, IPI_TIMEOUT_S + 30)
+{
+	uint64_t top = ((uintptr_t)guest_stack1 + sizeof(guest_stack1)) &
+		       ~15ULL;
+	uint64_t (*res)[8], (*seen)[256];
+
+	RETURN_IF_SKIPPED();
+	vm_start(&self->t, guest_ipi, 0, 0);
+	vm_vcpu0(&self->t, &self->v[0]);
+	vm_vcpu_add(_metadata, &self->t, &self->v[1], 1, (uintptr_t)guest_ipi,
+		    1, 0, top);
+	vm_vcpus_run(_metadata, self->v, 2, IPI_TIMEOUT_S);
+
+	res = *GUEST_VAR(&self->t, guest_ipi_results);
+	seen = *GUEST_VAR(&self->t, guest_ipis);
+	EXPECT_EQ(2 * IPI_ADDS, *GUEST_VAR(&self->t, guest_counter));
+	EXPECT_EQ(IPI_ROUNDS, seen[1][IPI_VECTOR]) TH_LOG("IPIs to vCPU 1");
+	EXPECT_EQ(1, seen[0][IPI_VECTOR]) TH_LOG("IPIs to vCPU 0");
+	EXPECT_EQ(0, res[1][0]) TH_LOG("SEND_IPI from vCPU 1");
+	EXPECT_EQ(0, res[0][0]) TH_LOG("self-IPI");
+	EXPECT_EQ(1, res[0][1]) TH_LOG("self-IPI delivered after STI");
+	EXPECT_EQ(HC_ERR(PVISOR_EINVAL), res[0][2]) TH_LOG("no vCPU 2");
+	EXPECT_EQ(HC_ERR(PVISOR_EINVAL), res[0][3]) TH_LOG("vector 31");
+	EXPECT_EQ(HC_ERR(PVISOR_EINVAL), res[0][4]) TH_LOG("vector 256");
+	EXPECT_EQ(HC_ERR(PVISOR_EINVAL), res[0][5]) TH_LOG("vCPU 64");
 }
 
 TEST_HARNESS_MAIN

@@ -29,6 +29,7 @@
 #define PVISOR_HC_GET_INFO	3	/* (PVISOR_INFO_*): returns the value */
 #define PVISOR_HC_MMU_BATCH	4	/* (gpa, count): returns ops applied */
 #define PVISOR_HC_SET_TIMER	5	/* (ns, vector): one-shot timer; 0 */
+#define PVISOR_HC_SEND_IPI	6	/* (vcpu id, vector): interrupt it; 0 */
 
 /* PVISOR_HC_GET_INFO selectors. */
 #define PVISOR_INFO_MEM_SIZE	0	/* bytes of guest memory in all slots */
@@ -53,6 +54,9 @@
  *
  * PVISOR_HC_SET_TIMER: RDI nanoseconds from now (0 cancels the timer), RSI
  * the vector it raises.  One timer per vCPU; setting it replaces the last.
+ *
+ * PVISOR_HC_SEND_IPI: raise vector RSI on the vCPU whose id is RDI (the
+ * caller included).
  */
 #define PVISOR_IRQ_VECTOR_MIN	32
 
