@@ -95,9 +95,9 @@ long pvisor_hc_send_ipi(struct pvisor_vcpu *vcpu, u64 id, u64 vector)
 	if (vector < PVISOR_IRQ_VECTOR_MIN || vector > 255 ||
 	    id >= PVISOR_MAX_VCPUS)
 		return -PVISOR_EINVAL;
+	id = array_index_nospec(id, PVISOR_MAX_VCPUS);
 	rcu_read_lock();
-	target = READ_ONCE(vcpu->vm->vcpus[array_index_nospec(id,
-							   PVISOR_MAX_VCPUS)]);
+	target = READ_ONCE(vcpu->vm->vcpus[id]);
 	if (target) {
 		pvisor_raise_irq(target, vector);
 		ret = 0;

@@ -269,7 +269,7 @@ static uint64_t guest_counter;
 static uint64_t guest_ipis[2][256];
 static uint64_t guest_ready;
 static uint64_t guest_ipi_results[2][8];
-static uint8_t guest_stack1[16384] __attribute__((aligned(16)));
+static uint64_t guest_stack1[16384 / 8];
 
 static void guest_ipi_hook(struct guest_frame *f)
 {
