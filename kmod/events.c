@@ -46,11 +46,6 @@ void pvisor_raise_irq(struct pvisor_vcpu *vcpu, unsigned int vector)
 	kick(vcpu);
 }
 
-bool pvisor_irq_pending(struct pvisor_vcpu *vcpu)
-{
-	return !bitmap_empty(vcpu->irq_pending, 256);
-}
-
 static enum hrtimer_restart timer_fired(struct hrtimer *timer)
 {
 	struct pvisor_vcpu *vcpu = container_of(timer, struct pvisor_vcpu,

@@ -195,10 +195,19 @@ void pvisor_vcpu_destroy(struct pvisor_vcpu *vcpu);
 void pvisor_events_init(struct pvisor_vcpu *vcpu);
 void pvisor_events_destroy(struct pvisor_vcpu *vcpu);
 void pvisor_raise_irq(struct pvisor_vcpu *vcpu, unsigned int vector);
-bool pvisor_irq_pending(struct pvisor_vcpu *vcpu);
 long pvisor_hc_set_timer(struct pvisor_vcpu *vcpu, u64 ns, u64 vector);
 long pvisor_hc_send_ipi(struct pvisor_vcpu *vcpu, u64 id, u64 vector);
 void pvisor_halt(struct pvisor_vcpu *vcpu);
+
+/* Is any interrupt pending?  Checked before every entry: kept inline. */
+static inline bool pvisor_irq_pending(struct pvisor_vcpu *vcpu)
+{
+	const unsigned long *p = vcpu->irq_pending;
+
+	BUILD_BUG_ON(BITS_TO_LONGS(256) != 4);
+	return READ_ONCE(p[0]) | READ_ONCE(p[1]) | READ_ONCE(p[2]) |
+	       READ_ONCE(p[3]);
+}
 
 /* hypercall.c */
 int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu);
