@@ -23,6 +23,7 @@
  *   0x00-0x3f  system fd (/dev/pvisor)
  *   0x40-0x7f  VM fd
  *   0x80-0xbf  vCPU fd
+ *   0xc0-0xff  channel fd
  */
 
 /* System ioctls. */
@@ -35,6 +36,7 @@
 /* VM ioctls. */
 #define PVISOR_SET_MEMORY_REGION _IOW(PVISORIO, 0x40, struct pvisor_memory_region)
 #define PVISOR_CREATE_VCPU	_IO(PVISORIO, 0x41)
+#define PVISOR_CREATE_CHANNEL	_IOWR(PVISORIO, 0x42, struct pvisor_channel_config)
 
 /* vCPU ioctls. */
 #define PVISOR_RUN		_IO(PVISORIO, 0x80)
@@ -43,11 +45,16 @@
 #define PVISOR_GET_SREGS	_IOR(PVISORIO, 0x83, struct pvisor_sregs)
 #define PVISOR_SET_SREGS	_IOW(PVISORIO, 0x84, struct pvisor_sregs)
 
+/* ioctls on a channel fd, 0xc0-0xff */
+#define PVISOR_CHANNEL_SERVE	_IO(PVISORIO, 0xc0)
+#define PVISOR_CHANNEL_GET_STATS _IOR(PVISORIO, 0xc1, struct pvisor_channel_stats)
+
 /* Capabilities for PVISOR_CHECK_EXTENSION; 0 is never a capability. */
 #define PVISOR_CAP_VMX_INFO	1
 #define PVISOR_CAP_VM		2	/* VMs, vCPUs, memory, RUN, shadow paging */
 #define PVISOR_CAP_NR_MEMSLOTS	3	/* returns the number of memory slots */
 #define PVISOR_CAP_MAX_VCPUS	4	/* returns the vCPUs a VM may have */
+#define PVISOR_CAP_CHANNELS	5	/* returns the channels a VM may have */
 
 /* pvisor_vmx_info.features */
 #define PVISOR_VMX_FEAT_TRUE_CTLS	0x01
@@ -123,6 +130,44 @@ struct pvisor_sregs {
 	__u64 reserved[4];	/* zero */
 };
 
+/*
+ * PVISOR_CREATE_CHANNEL: attach a device to the VM, backed by files the
+ * caller opened.  Returns a channel fd; @id (out) is the channel's number
+ * for the guest (PVISOR_HC_CHAN_INFO).  The module holds its own
+ * references to the files.
+ *  - PVISOR_CHAN_CONSOLE: output to @fd, input from @in_fd (-1: none).
+ *  - PVISOR_CHAN_BLOCK: a disk of @fd's size rounded down to 512 bytes;
+ *    PVISOR_CHANNEL_F_READONLY refuses writes (else @fd must be writable).
+ *  - PVISOR_CHAN_NET: frames to and from @fd, a tap device opened with
+ *    IFF_TAP | IFF_NO_PI; @mac is the guest's address.
+ */
+#define PVISOR_CHANNEL_F_READONLY	0x1
+
+struct pvisor_channel_config {
+	__u32 type;		/* PVISOR_CHAN_* (linux/pvisor_para.h) */
+	__u32 flags;		/* PVISOR_CHANNEL_F_* */
+	__s32 fd;
+	__s32 in_fd;		/* console input, or -1; otherwise -1 */
+	__u32 id;		/* out: the channel's number */
+	__u8 mac[6];		/* net: the guest's MAC address */
+	__u8 padding[2];	/* zero */
+	__u64 reserved[5];	/* zero */
+};
+
+/*
+ * PVISOR_CHANNEL_GET_STATS: counters since the channel was created.
+ * Queue 0 and 1 are the channel's queues (linux/pvisor_para.h).
+ */
+struct pvisor_channel_stats {
+	__u64 requests[2];	/* requests completed, per queue */
+	__u64 bytes[2];		/* bytes moved, per queue */
+	__u64 errors[2];	/* requests answered with an error */
+	__u64 doorbells;	/* PVISOR_HC_CHAN_NOTIFY calls */
+	__u64 interrupts;	/* completion interrupts raised */
+	__u64 dropped;		/* net: frames that did not fit a buffer */
+	__u64 reserved[7];
+};
+
 /* struct pvisor_run.exit_reason */
 #define PVISOR_EXIT_NONE	0
 #define PVISOR_EXIT_CONSOLE	1	/* console: print data[0..len) */
@@ -138,6 +183,7 @@ struct pvisor_sregs {
 #define PVISOR_KILL_BAD_STATE		5  /* the guest set a state pvisor refuses */
 #define PVISOR_KILL_NO_MEMORY		6  /* the host ran out of memory */
 #define PVISOR_KILL_BAD_GPA		7  /* a mapping of a nonexistent guest-physical address */
+#define PVISOR_KILL_BAD_RING		8  /* a malformed channel ring or descriptor */
 
 #define PVISOR_CONSOLE_MAX	2048
 
