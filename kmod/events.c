@@ -81,33 +81,56 @@ long pvisor_hc_set_timer(struct pvisor_vcpu *vcpu, u64 ns, u64 vector)
 	return 0;
 }
 
+/*
+ * Raise @vector (already checked) on vCPU @id of @vm, from any context.
+ * Returns false if there is no such vCPU.
+ */
+bool pvisor_raise_irq_id(struct pvisor_vm *vm, u64 id, unsigned int vector)
+{
+	struct pvisor_vcpu *target;
+
+	if (id >= PVISOR_MAX_VCPUS)
+		return false;
+	id = array_index_nospec(id, PVISOR_MAX_VCPUS);
+	rcu_read_lock();
+	target = READ_ONCE(vm->vcpus[id]);
+	if (target)
+		pvisor_raise_irq(target, vector);
+	rcu_read_unlock();
+	return target;
+}
+
+/* Make every vCPU of @vm look at its state again (the VM died). */
+void pvisor_kick_all(struct pvisor_vm *vm)
+{
+	int i;
+
+	rcu_read_lock();
+	for (i = 0; i < PVISOR_MAX_VCPUS; i++) {
+		struct pvisor_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
+
+		if (vcpu)
+			kick(vcpu);
+	}
+	rcu_read_unlock();
+}
+
 /* PVISOR_HC_SEND_IPI(@id, @vector): raise @vector on vCPU @id. */
 long pvisor_hc_send_ipi(struct pvisor_vcpu *vcpu, u64 id, u64 vector)
 {
-	struct pvisor_vcpu *target;
-	long ret = -PVISOR_EINVAL;
-
-	if (vector < PVISOR_IRQ_VECTOR_MIN || vector > 255 ||
-	    id >= PVISOR_MAX_VCPUS)
+	if (vector < PVISOR_IRQ_VECTOR_MIN || vector > 255)
 		return -PVISOR_EINVAL;
-	id = array_index_nospec(id, PVISOR_MAX_VCPUS);
-	rcu_read_lock();
-	target = READ_ONCE(vcpu->vm->vcpus[id]);
-	if (target) {
-		pvisor_raise_irq(target, vector);
-		ret = 0;
-	}
-	rcu_read_unlock();
-	return ret;
+	return pvisor_raise_irq_id(vcpu->vm, id, vector) ? 0 : -PVISOR_EINVAL;
 }
 
 /*
  * HLT: sleep until an interrupt can be delivered, as the CPU would wait,
- * or until a signal for the launcher.  With RFLAGS.IF clear, only a
- * signal ends it.  The thread sleeps: an idle guest costs no host CPU.
+ * or until a signal for the launcher or the VM's death.  With RFLAGS.IF
+ * clear, only those end it.  The thread sleeps: an idle guest costs no host CPU.
  */
 void pvisor_halt(struct pvisor_vcpu *vcpu)
 {
-	wait_event_interruptible(vcpu->wq, vcpu->halt_if &&
-				 pvisor_irq_pending(vcpu));
+	wait_event_interruptible(vcpu->wq, (vcpu->halt_if &&
+					    pvisor_irq_pending(vcpu)) ||
+				 READ_ONCE(vcpu->vm->dead));
 }

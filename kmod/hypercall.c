@@ -60,6 +60,7 @@ int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu)
 {
 	unsigned long *regs = vcpu->regs;
 	u64 nr = regs[PVISOR_RAX], a0 = regs[PVISOR_RDI], a1 = regs[PVISOR_RSI];
+	u64 a2 = regs[PVISOR_RDX], a3 = regs[PVISOR_R10], a4 = regs[PVISOR_R8];
 	long ret;
 
 	switch (nr) {
@@ -88,6 +89,15 @@ int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu)
 		break;
 	case PVISOR_HC_SEND_IPI:
 		ret = pvisor_hc_send_ipi(vcpu, a0, a1);
+		break;
+	case PVISOR_HC_CHAN_INFO:
+		ret = pvisor_hc_chan_info(vcpu, a0, a1);
+		break;
+	case PVISOR_HC_CHAN_SETUP:
+		ret = pvisor_hc_chan_setup(vcpu, a0, a1, a2, a3, a4);
+		break;
+	case PVISOR_HC_CHAN_NOTIFY:
+		ret = pvisor_hc_chan_notify(vcpu, a0, a1);
 		break;
 	default:
 		ret = -PVISOR_ENOSYS;

@@ -32,6 +32,8 @@ static long check_extension(unsigned long cap)
 		return PVISOR_NR_MEMSLOTS;
 	case PVISOR_CAP_MAX_VCPUS:
 		return PVISOR_MAX_VCPUS;
+	case PVISOR_CAP_CHANNELS:
+		return PVISOR_MAX_CHANNELS;
 	default:
 		return 0;
 	}

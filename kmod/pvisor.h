@@ -23,6 +23,7 @@
 
 #define PVISOR_NR_MEMSLOTS	8
 #define PVISOR_MAX_VCPUS	64
+#define PVISOR_MAX_CHANNELS	16
 /* Guest-physical addresses pvisor accepts: 2^46 (64 TiB). */
 #define PVISOR_GPA_BITS		46
 
@@ -76,8 +77,15 @@ struct pvisor_vm {
 	struct mutex lock;
 	struct pvisor_vm_mmu mmu;
 	struct pvisor_vcpu *vcpus[PVISOR_MAX_VCPUS];
+	/* Channels (channel.c): like vcpus[], under vm->lock and RCU. */
+	struct pvisor_channel *channels[PVISOR_MAX_CHANNELS];
+	/* The VM fd and vCPU fds: when none is left, nothing can run. */
+	atomic_t users;
 	struct mm_struct *mm;	/* owner of the slots' pages */
-	/* Set once by pvisor_vm_kill(); every ioctl then returns -EIO. */
+	/* Why the VM was killed: set once, before @dead. */
+	u32 kill_reason;
+	u64 kill_data;
+	/* Set once by pvisor_vm_kill*(); every ioctl then returns -EIO. */
 	bool dead;
 };
 
@@ -186,6 +194,10 @@ int pvisor_vm_create_fd(void);
 void *pvisor_vm_gpa_to_hva(struct pvisor_vm *vm, u64 gpa, struct page **page);
 u64 pvisor_vm_mem_size(struct pvisor_vm *vm);
 int pvisor_vm_kill(struct pvisor_vcpu *vcpu, u32 reason, u64 data);
+void pvisor_vm_kill_async(struct pvisor_vm *vm, u32 reason, u64 data);
+int pvisor_write_guest(struct pvisor_vm *vm, u64 gpa, const void *src,
+		       size_t len);
+void pvisor_vm_put_user(struct pvisor_vm *vm);
 
 /* vcpu.c */
 int pvisor_vcpu_create_fd(struct pvisor_vm *vm, unsigned long id);
@@ -195,6 +207,8 @@ void pvisor_vcpu_destroy(struct pvisor_vcpu *vcpu);
 void pvisor_events_init(struct pvisor_vcpu *vcpu);
 void pvisor_events_destroy(struct pvisor_vcpu *vcpu);
 void pvisor_raise_irq(struct pvisor_vcpu *vcpu, unsigned int vector);
+bool pvisor_raise_irq_id(struct pvisor_vm *vm, u64 id, unsigned int vector);
+void pvisor_kick_all(struct pvisor_vm *vm);
 long pvisor_hc_set_timer(struct pvisor_vcpu *vcpu, u64 ns, u64 vector);
 long pvisor_hc_send_ipi(struct pvisor_vcpu *vcpu, u64 id, u64 vector);
 void pvisor_halt(struct pvisor_vcpu *vcpu);
@@ -208,6 +222,14 @@ static inline bool pvisor_irq_pending(struct pvisor_vcpu *vcpu)
 	return READ_ONCE(p[0]) | READ_ONCE(p[1]) | READ_ONCE(p[2]) |
 	       READ_ONCE(p[3]);
 }
+
+/* channel.c */
+int pvisor_channel_create(struct pvisor_vm *vm, void __user *argp);
+void pvisor_channels_wake_all(struct pvisor_vm *vm);
+long pvisor_hc_chan_info(struct pvisor_vcpu *vcpu, u64 chan, u64 gpa);
+long pvisor_hc_chan_setup(struct pvisor_vcpu *vcpu, u64 chan, u64 queue,
+			  u64 gpa, u64 size, u64 vector);
+long pvisor_hc_chan_notify(struct pvisor_vcpu *vcpu, u64 chan, u64 queue);
 
 /* hypercall.c */
 int pvisor_hc_dispatch(struct pvisor_vcpu *vcpu);

@@ -24,12 +24,29 @@
 #include "pvisor.h"
 #include "vmx.h"
 
+/* Another vCPU or a channel killed the VM: say why, and stop. */
+static int vcpu_killed(struct pvisor_vcpu *vcpu)
+{
+	struct pvisor_run *run = vcpu->run;
+	struct pvisor_vm *vm = vcpu->vm;
+
+	/* Pairs with the barrier in pvisor_vm_kill_async(). */
+	smp_rmb();
+	memset(&run->killed, 0, sizeof(run->killed));
+	run->exit_reason = PVISOR_EXIT_KILLED;
+	run->killed.reason = READ_ONCE(vm->kill_reason);
+	run->killed.data = READ_ONCE(vm->kill_data);
+	return PVISOR_TO_USER;
+}
+
 static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 {
 	struct pvisor_run *run = vcpu->run;
 	int ret;
 
 	for (;;) {
+		if (READ_ONCE(vcpu->vm->dead))
+			return vcpu_killed(vcpu);
 		if (signal_pending(current) || READ_ONCE(run->immediate_exit)) {
 			run->exit_reason = PVISOR_EXIT_INTR;
 			return -EINTR;
@@ -51,7 +68,8 @@ static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 		}
 		local_irq_disable();
 		if (need_resched() || signal_pending(current) ||
-		    READ_ONCE(run->immediate_exit)) {
+		    READ_ONCE(run->immediate_exit) ||
+		    READ_ONCE(vcpu->vm->dead)) {
 			local_irq_enable();
 			preempt_enable();
 			continue;
@@ -234,6 +252,7 @@ static int pvisor_vcpu_release(struct inode *inode, struct file *filp)
 	mutex_unlock(&vm->lock);
 	/* An IPI from another vCPU may still be raising interrupts here. */
 	synchronize_rcu();
+	pvisor_vm_put_user(vm);
 	pvisor_vcpu_destroy(vcpu);
 	return 0;
 }
@@ -275,9 +294,13 @@ int pvisor_vcpu_create_fd(struct pvisor_vm *vm, unsigned long id)
 	if (ret)
 		goto out_destroy;
 
+	/* Counted before the fd exists: its release drops it. */
+	atomic_inc(&vm->users);
 	fd = anon_inode_getfd("pvisor-vcpu", &pvisor_vcpu_fops, vcpu,
 			      O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
+		/* The caller's VM fd still counts: not the last. */
+		atomic_dec(&vm->users);
 		ret = fd;
 		goto out_destroy;
 	}

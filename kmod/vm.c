@@ -78,6 +78,32 @@ void *pvisor_vm_gpa_to_hva(struct pvisor_vm *vm, u64 gpa, struct page **pagep)
 	return NULL;
 }
 
+/*
+ * Copy @len bytes to guest-physical @gpa, page by page.  Returns -EFAULT,
+ * having copied nothing, if any of the range is outside guest memory.
+ * Callers hold slots_lock.
+ */
+int pvisor_write_guest(struct pvisor_vm *vm, u64 gpa, const void *src,
+		       size_t len)
+{
+	u64 p;
+
+	if (gpa + len < gpa)
+		return -EFAULT;
+	for (p = gpa & PAGE_MASK; p < gpa + len; p += PAGE_SIZE)
+		if (!pvisor_vm_gpa_to_hva(vm, p, NULL))
+			return -EFAULT;
+	while (len) {
+		size_t chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(gpa));
+
+		memcpy(pvisor_vm_gpa_to_hva(vm, gpa, NULL), src, chunk);
+		gpa += chunk;
+		src += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 u64 pvisor_vm_mem_size(struct pvisor_vm *vm)
 {
 	u64 pages = 0;
@@ -225,14 +251,29 @@ static long pvisor_vm_ioctl(struct file *filp, unsigned int cmd,
 		return vm_set_memory_region(vm, (void __user *)arg);
 	case PVISOR_CREATE_VCPU:
 		return vm_create_vcpu(vm, arg);
+	case PVISOR_CREATE_CHANNEL:
+		return pvisor_channel_create(vm, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
 }
 
+/*
+ * The VM fd or a vCPU fd is gone.  When the last is, no vCPU can run
+ * again: the channels' serving threads return.
+ */
+void pvisor_vm_put_user(struct pvisor_vm *vm)
+{
+	if (atomic_dec_and_test(&vm->users))
+		pvisor_channels_wake_all(vm);
+}
+
 static int pvisor_vm_release(struct inode *inode, struct file *filp)
 {
-	pvisor_vm_put(filp->private_data);
+	struct pvisor_vm *vm = filp->private_data;
+
+	pvisor_vm_put_user(vm);
+	pvisor_vm_put(vm);
 	return 0;
 }
 
@@ -253,6 +294,7 @@ int pvisor_vm_create_fd(void)
 	if (!vm)
 		return -ENOMEM;
 	kref_init(&vm->ref);
+	atomic_set(&vm->users, 1);
 	init_rwsem(&vm->slots_lock);
 	mutex_init(&vm->lock);
 	pvisor_vm_mmu_init(vm);
@@ -275,7 +317,7 @@ int pvisor_vm_kill(struct pvisor_vcpu *vcpu, u32 reason, u64 data)
 {
 	struct pvisor_run *run = vcpu->run;
 
-	WRITE_ONCE(vcpu->vm->dead, true);
+	pvisor_vm_kill_async(vcpu->vm, reason, data);
 	memset(&run->killed, 0, sizeof(run->killed));
 	run->exit_reason = PVISOR_EXIT_KILLED;
 	run->killed.reason = reason;
@@ -283,4 +325,21 @@ int pvisor_vm_kill(struct pvisor_vcpu *vcpu, u32 reason, u64 data)
 	run->killed.qualification = vcpu->exit_qual;
 	run->killed.data = data;
 	return PVISOR_TO_USER;
+}
+
+/*
+ * Kill @vm from any context but NMI: a channel's serving thread found a
+ * malformed ring, or a vCPU broke a rule.  The first reason sticks.  Every
+ * vCPU leaves guest mode (or HLT) and returns PVISOR_EXIT_KILLED with it;
+ * every serving thread returns -EIO.
+ */
+void pvisor_vm_kill_async(struct pvisor_vm *vm, u32 reason, u64 data)
+{
+	if (!cmpxchg(&vm->kill_reason, 0, reason))
+		WRITE_ONCE(vm->kill_data, data);
+	/* The reason before @dead, for vCPUs that see @dead. */
+	smp_wmb();
+	WRITE_ONCE(vm->dead, true);
+	pvisor_kick_all(vm);
+	pvisor_channels_wake_all(vm);
 }

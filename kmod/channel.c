@@ -1,0 +1,921 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Channels: shared-memory rings between a guest and an in-kernel backend
+ * (Documentation/hypercalls.rst "Channels", design.rst "Channels").
+ *
+ * A channel is a device of one VM, owned by its fd, backed by files the
+ * launcher opened: a console (an output and an input file), a disk (a
+ * regular file or a block device) or a network interface (a tap).  The
+ * guest sets up a ring per queue and rings a doorbell hypercall; a
+ * launcher thread that sits in PVISOR_CHANNEL_SERVE reads the rings, does
+ * the file I/O and writes the responses, and raises the queue's vector on
+ * the vCPU that set it up.  File I/O therefore never runs on a vCPU's
+ * path, and it runs in a task of the guest's own process (its cgroup pays
+ * for it).
+ *
+ * Everything the guest writes is read once: the producer index, then each
+ * descriptor, copied before it is checked.  A ring that claims more
+ * requests than it has room for, or a descriptor whose buffer is not guest
+ * memory, kills the VM; a well-formed request that the backend cannot do
+ * gets an error status.
+ *
+ * Locking: queue setup (a hypercall) takes ch->lock and publishes the
+ * queue with a release store; the serving thread is the only one that
+ * touches the rings and the queues' private state afterwards.  Guest
+ * memory is touched only with vm->slots_lock held for reading.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/bvec.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/nospec.h>
+#include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/pvisor_para.h>
+
+#include "pvisor.h"
+
+#define ETH_HLEN_MIN	14
+#define NET_MTU		1500
+#define NET_FRAME_MAX	(NET_MTU + ETH_HLEN_MIN)
+/* Buffers cover at most this many pages (a buffer need not be aligned). */
+#define BUF_PAGES	(PVISOR_CHAN_BUF_MAX / PAGE_SIZE + 1)
+/* Wait queues a backend file may poll on (a tty has two). */
+#define CHAN_POLL_MAX	4
+
+/* ch->work bits: what woke the serving thread. */
+#define WORK_QUEUE0	0	/* doorbell or setup of queue 0 */
+#define WORK_QUEUE1	1
+#define WORK_INPUT	2	/* the input file became readable */
+
+struct pvisor_queue {
+	/* Set once by the setup hypercall; gpa is published last. */
+	u64 gpa;		/* the ring; 0: not set up */
+	u32 size;
+	u32 vector;
+	u32 vcpu_id;		/* whose interrupt completions raise */
+	/* The serving thread's own. */
+	u32 req_cons;		/* next request to read */
+	u32 rsp_prod;		/* responses written */
+	u32 rsp_pushed;		/* rsp_prod at the last interrupt check */
+	/* Requests read and not yet answered (input buffers), in order. */
+	struct pvisor_desc held[PVISOR_RING_MAX];
+	u32 held_head, nr_held;
+};
+
+struct pvisor_pollent {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *head;
+	struct pvisor_channel *ch;
+};
+
+struct pvisor_channel {
+	struct pvisor_vm *vm;
+	u32 id;
+	u32 type;
+	u32 flags;		/* PVISOR_CHANNEL_F_* */
+	u32 nr_queues;
+	struct file *file;	/* output, disk or tap */
+	struct file *in_file;	/* console input, the tap again, or NULL */
+	bool in_eof;		/* console input has ended */
+	u64 capacity;		/* block: bytes */
+	u8 mac[6];
+	spinlock_t lock;	/* queue setup */
+	struct pvisor_queue q[2];
+	unsigned long work;	/* WORK_* */
+	unsigned long serving;	/* bit 0: a thread is in SERVE */
+	wait_queue_head_t wq;	/* the serving thread waits here */
+	poll_table pt;
+	struct pvisor_pollent poll[CHAN_POLL_MAX];
+	int nr_poll;
+	void *bounce;		/* net receive: one whole frame */
+	spinlock_t stats_lock;
+	struct pvisor_channel_stats stats;
+};
+
+/* Result of serving a request: keep it, answer it, or kill the VM. */
+enum { REQ_HOLD, REQ_DONE, REQ_KILL };
+
+static void chan_wake(struct pvisor_channel *ch, int bit)
+{
+	set_bit(bit, &ch->work);
+	wake_up_interruptible(&ch->wq);
+}
+
+/* Called by the input file's wait queue: data, hangup or POLLFREE. */
+static int chan_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
+			  int sync, void *key)
+{
+	struct pvisor_pollent *pe = container_of(wait, struct pvisor_pollent,
+						 wait);
+
+	if (key_to_poll(key) & POLLFREE) {
+		list_del_init(&wait->entry);
+		/* The queue is going away: never touch it again. */
+		smp_store_release(&pe->head, NULL);
+	}
+	chan_wake(pe->ch, WORK_INPUT);
+	return 0;
+}
+
+static void chan_poll_register(struct file *file, wait_queue_head_t *head,
+			       poll_table *pt)
+{
+	struct pvisor_channel *ch = container_of(pt, struct pvisor_channel,
+						 pt);
+	struct pvisor_pollent *pe;
+
+	if (ch->nr_poll >= CHAN_POLL_MAX)
+		return;
+	pe = &ch->poll[ch->nr_poll++];
+	pe->ch = ch;
+	pe->head = head;
+	init_waitqueue_func_entry(&pe->wait, chan_poll_wake);
+	add_wait_queue(head, &pe->wait);
+}
+
+static void chan_poll_unregister(struct pvisor_channel *ch)
+{
+	int i;
+
+	for (i = 0; i < ch->nr_poll; i++) {
+		struct pvisor_pollent *pe = &ch->poll[i];
+		/* Pairs with the POLLFREE case of chan_poll_wake(). */
+		wait_queue_head_t *head = smp_load_acquire(&pe->head);
+
+		if (head)
+			remove_wait_queue(head, &pe->wait);
+	}
+	ch->nr_poll = 0;
+}
+
+static void count(struct pvisor_channel *ch, int q, u32 bytes, int status)
+{
+	spin_lock(&ch->stats_lock);
+	ch->stats.requests[q]++;
+	ch->stats.bytes[q] += bytes;
+	if (status)
+		ch->stats.errors[q]++;
+	spin_unlock(&ch->stats_lock);
+}
+
+/*
+ * The pages of guest-physical [gpa, gpa + len) as a bio_vec array, or
+ * -EFAULT where any of it is not guest memory.
+ */
+static int guest_bvec(struct pvisor_vm *vm, u64 gpa, u32 len,
+		      struct bio_vec *bv)
+{
+	int n = 0;
+
+	if (gpa + len < gpa)
+		return -EFAULT;
+	while (len) {
+		u32 off = offset_in_page(gpa);
+		u32 chunk = min_t(u32, len, PAGE_SIZE - off);
+		struct page *page;
+
+		if (n == BUF_PAGES ||
+		    !pvisor_vm_gpa_to_hva(vm, gpa, &page))
+			return -EFAULT;
+		bv[n].bv_page = page;
+		bv[n].bv_offset = off;
+		bv[n].bv_len = chunk;
+		n++;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return n;
+}
+
+/* Read from a file that may be a pipe, tty or socket without blocking. */
+static ssize_t read_nowait(struct file *file, struct iov_iter *iter)
+{
+	struct kiocb kiocb;
+
+	if (!(file->f_mode & FMODE_READ) || !file->f_op->read_iter)
+		return -EINVAL;
+	init_sync_kiocb(&kiocb, file);
+	if (!S_ISREG(file_inode(file)->i_mode))
+		kiocb.ki_flags |= IOCB_NOWAIT;
+	return call_read_iter(file, &kiocb, iter);
+}
+
+/* Write all of @iter to a stream (console output, tap). */
+static ssize_t write_stream(struct file *file, struct iov_iter *iter)
+{
+	bool atomic_pos = file->f_mode & FMODE_ATOMIC_POS;
+	bool stream = file->f_mode & FMODE_STREAM;
+	bool reg = S_ISREG(file_inode(file)->i_mode);
+	size_t total = iov_iter_count(iter);
+	loff_t pos;
+	ssize_t n = 0;
+
+	if (atomic_pos)
+		mutex_lock(&file->f_pos_lock);
+	pos = file->f_pos;
+	if (reg)
+		file_start_write(file);
+	while (iov_iter_count(iter)) {
+		n = vfs_iter_write(file, iter, stream ? NULL : &pos, 0);
+		if (n <= 0)
+			break;
+	}
+	if (reg)
+		file_end_write(file);
+	if (!stream)
+		file->f_pos = pos;
+	if (atomic_pos)
+		mutex_unlock(&file->f_pos_lock);
+	if (iov_iter_count(iter))
+		return n < 0 ? n : -EIO;
+	return total;
+}
+
+static int block_rw(struct pvisor_channel *ch, struct pvisor_desc *d,
+		    struct bio_vec *bv, int nr)
+{
+	struct file *file = ch->file;
+	struct iov_iter iter;
+	loff_t pos = d->offset;
+	ssize_t n;
+
+	if (d->op == PVISOR_OP_READ) {
+		iov_iter_bvec(&iter, ITER_DEST, bv, nr, d->len);
+		while (iov_iter_count(&iter)) {
+			n = vfs_iter_read(file, &iter, &pos, 0);
+			if (n < 0)
+				return -PVISOR_EIO;
+			if (!n)	/* the file shrank: zeroes past its end */
+				iov_iter_zero(iov_iter_count(&iter), &iter);
+		}
+		return 0;
+	}
+	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, d->len);
+	file_start_write(file);
+	while (iov_iter_count(&iter)) {
+		n = vfs_iter_write(file, &iter, &pos, 0);
+		if (n <= 0)
+			break;
+	}
+	file_end_write(file);
+	return iov_iter_count(&iter) ? -PVISOR_EIO : 0;
+}
+
+/* A block request: read, write, flush or discard.  Returns a status. */
+static int block_request(struct pvisor_channel *ch, struct pvisor_desc *d,
+			 struct bio_vec *bv, int nr)
+{
+	bool ro = ch->flags & PVISOR_CHANNEL_F_READONLY;
+	int ret;
+
+	switch (d->op) {
+	case PVISOR_OP_FLUSH:
+		if (d->addr || d->len || d->offset)
+			return -PVISOR_EINVAL;
+		return vfs_fsync(ch->file, 0) ? -PVISOR_EIO : 0;
+	case PVISOR_OP_READ:
+	case PVISOR_OP_WRITE:
+	case PVISOR_OP_DISCARD:
+		break;
+	default:
+		return -PVISOR_EINVAL;
+	}
+	if ((d->offset | d->len) & 511 || !d->len)
+		return -PVISOR_EINVAL;
+	if (d->offset > ch->capacity || d->len > ch->capacity - d->offset)
+		return -PVISOR_ERANGE;
+	if (d->op != PVISOR_OP_READ && ro)
+		return -PVISOR_EROFS;
+	if (d->op == PVISOR_OP_DISCARD) {
+		ret = vfs_fallocate(ch->file,
+				    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				    d->offset, d->len);
+		if (ret == -EOPNOTSUPP)
+			return -PVISOR_EOPNOTSUPP;
+		return ret ? -PVISOR_EIO : 0;
+	}
+	return block_rw(ch, d, bv, nr);
+}
+
+/* Console output or a transmitted frame. */
+static int stream_write(struct pvisor_channel *ch, struct pvisor_desc *d,
+			struct bio_vec *bv, int nr)
+{
+	struct iov_iter iter;
+
+	if (d->op != PVISOR_OP_WRITE)
+		return -PVISOR_EINVAL;
+	if (ch->type == PVISOR_CHAN_NET &&
+	    (d->len < ETH_HLEN_MIN || d->len > NET_FRAME_MAX))
+		return -PVISOR_EINVAL;
+	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, d->len);
+	return write_stream(ch->file, &iter) < 0 ? -PVISOR_EIO : 0;
+}
+
+/* Does the input file have data (or an end) to read? */
+static bool input_ready(struct pvisor_channel *ch)
+{
+	__poll_t mask;
+
+	if (!ch->in_file || ch->in_eof)
+		return false;
+	mask = vfs_poll(ch->in_file, NULL);
+	return mask & (EPOLLIN | EPOLLRDNORM | EPOLLHUP | EPOLLERR);
+}
+
+/*
+ * Fill the oldest held input buffer.  Returns its length (0 at the end of
+ * console input), -EAGAIN when there is nothing to read, or another error.
+ */
+static ssize_t input_fill(struct pvisor_channel *ch, struct pvisor_desc *d,
+			  struct bio_vec *bv, int nr)
+{
+	struct iov_iter iter;
+	struct kvec kv;
+	ssize_t n;
+
+	if (ch->type == PVISOR_CHAN_CONSOLE) {
+		iov_iter_bvec(&iter, ITER_DEST, bv, nr, d->len);
+		n = read_nowait(ch->in_file, &iter);
+		if (!n)
+			ch->in_eof = true;
+		return n;
+	}
+	/* A frame goes whole into one buffer: read it aside first. */
+	kv.iov_base = ch->bounce;
+	kv.iov_len = PVISOR_CHAN_BUF_MAX;
+	iov_iter_kvec(&iter, ITER_DEST, &kv, 1, PVISOR_CHAN_BUF_MAX);
+	n = read_nowait(ch->in_file, &iter);
+	if (n <= 0)
+		return n ? n : -EAGAIN;
+	if (n > d->len) {
+		spin_lock(&ch->stats_lock);
+		ch->stats.dropped++;
+		spin_unlock(&ch->stats_lock);
+		return -EMSGSIZE;
+	}
+	iov_iter_bvec(&iter, ITER_DEST, bv, nr, d->len);
+	if (copy_to_iter(ch->bounce, n, &iter) != n)
+		return -EFAULT;
+	return n;
+}
+
+static void push_response(struct pvisor_ring *ring, struct pvisor_queue *q,
+			  const struct pvisor_desc *rsp)
+{
+	memcpy(&ring->ring[q->rsp_prod & (q->size - 1)], rsp, sizeof(*rsp));
+	/* The response before the index that publishes it. */
+	smp_wmb();
+	WRITE_ONCE(ring->rsp_prod, ++q->rsp_prod);
+}
+
+/* Raise the queue's vector if the guest asked for one since the last. */
+static void notify_guest(struct pvisor_channel *ch, struct pvisor_ring *ring,
+			 struct pvisor_queue *q)
+{
+	u32 old = q->rsp_pushed, new = q->rsp_prod;
+
+	if (old == new)
+		return;
+	q->rsp_pushed = new;
+	/* rsp_prod written before rsp_event is read: pairs with the guest. */
+	smp_mb();
+	if ((u32)(new - READ_ONCE(ring->rsp_event)) < (u32)(new - old) &&
+	    pvisor_raise_irq_id(ch->vm, q->vcpu_id, q->vector)) {
+		spin_lock(&ch->stats_lock);
+		ch->stats.interrupts++;
+		spin_unlock(&ch->stats_lock);
+	}
+}
+
+static bool is_input_queue(struct pvisor_channel *ch, int qi)
+{
+	return qi == 1 && ch->type != PVISOR_CHAN_BLOCK;
+}
+
+/*
+ * Serve one request just read from the ring (@d is a copy).  Input
+ * buffers are held until there is something to put in them.
+ */
+static int serve_request(struct pvisor_channel *ch, int qi,
+			 struct pvisor_desc *d, struct bio_vec *bv)
+{
+	struct pvisor_queue *q = &ch->q[qi];
+	bool has_buf = d->op == PVISOR_OP_READ || d->op == PVISOR_OP_WRITE;
+	int nr = 0;
+
+	if (has_buf) {
+		if (d->len > PVISOR_CHAN_BUF_MAX)
+			return REQ_KILL;
+		nr = guest_bvec(ch->vm, d->addr, d->len, bv);
+		if (nr < 0)
+			return REQ_KILL;
+	}
+	if (is_input_queue(ch, qi)) {
+		if (d->op != PVISOR_OP_READ ||
+		    (ch->type == PVISOR_CHAN_NET && d->len < NET_FRAME_MAX)) {
+			d->status = -PVISOR_EINVAL;
+			d->len = 0;
+			return REQ_DONE;
+		}
+		q->held[(q->held_head + q->nr_held++) % PVISOR_RING_MAX] = *d;
+		return REQ_HOLD;
+	}
+	if (ch->type == PVISOR_CHAN_BLOCK)
+		d->status = block_request(ch, d, bv, nr);
+	else
+		d->status = stream_write(ch, d, bv, nr);
+	if (d->status || d->op == PVISOR_OP_FLUSH ||
+	    d->op == PVISOR_OP_DISCARD)
+		d->len = 0;
+	return REQ_DONE;
+}
+
+/* Answer held input buffers while there is input.  Returns work done. */
+static int serve_input(struct pvisor_channel *ch, struct pvisor_ring *ring,
+		       struct pvisor_queue *q, struct bio_vec *bv)
+{
+	int done = 0;
+
+	while (q->nr_held && (ch->in_eof || input_ready(ch))) {
+		struct pvisor_desc *d = &q->held[q->held_head];
+		ssize_t n = 0;
+		int nr;
+
+		if (!ch->in_eof) {
+			nr = guest_bvec(ch->vm, d->addr, d->len, bv);
+			if (nr < 0)
+				return -EFAULT;
+			n = input_fill(ch, d, bv, nr);
+			if (n == -EAGAIN)
+				break;
+			if (n == -EMSGSIZE)	/* counted, dropped */
+				continue;
+			if (n < 0)	/* input is broken: treat it as ended */
+				ch->in_eof = true;
+		}
+		d->status = n < 0 ? -PVISOR_EIO : 0;
+		d->len = n < 0 ? 0 : n;
+		q->held_head = (q->held_head + 1) % PVISOR_RING_MAX;
+		q->nr_held--;
+		push_response(ring, q, d);
+		count(ch, 1, d->len, d->status);
+		done++;
+	}
+	return done;
+}
+
+/*
+ * Serve queue @qi: read new requests, answer what can be answered, and
+ * arm req_event before giving up.  Returns the work done, or -EFAULT for
+ * a malformed ring.
+ */
+static int serve_queue(struct pvisor_channel *ch, int qi, struct bio_vec *bv)
+{
+	struct pvisor_queue *q = &ch->q[qi];
+	struct pvisor_ring *ring;
+	int done = 0, ret;
+	u32 prod;
+
+	/* The queue's fields after its address: see the setup hypercall. */
+	if (!smp_load_acquire(&q->gpa))
+		return 0;
+	ring = pvisor_vm_gpa_to_hva(ch->vm, q->gpa, NULL);
+	if (!ring)
+		return -EFAULT;
+	for (;;) {
+		prod = READ_ONCE(ring->req_prod);
+		/* The index before the requests it covers. */
+		smp_rmb();
+		if ((u32)(prod - q->rsp_prod) > q->size)
+			return -EFAULT;
+		while (q->req_cons != prod) {
+			struct pvisor_desc d;
+
+			memcpy(&d, &ring->ring[q->req_cons & (q->size - 1)],
+			       sizeof(d));
+			/* Only the copy is used from here on. */
+			barrier();
+			q->req_cons++;
+			ret = serve_request(ch, qi, &d, bv);
+			if (ret == REQ_KILL)
+				return -EFAULT;
+			if (ret == REQ_DONE) {
+				push_response(ring, q, &d);
+				count(ch, qi, d.len, d.status);
+				done++;
+				notify_guest(ch, ring, q);
+			}
+		}
+		if (is_input_queue(ch, qi)) {
+			ret = serve_input(ch, ring, q, bv);
+			if (ret < 0)
+				return ret;
+			done += ret;
+		}
+		notify_guest(ch, ring, q);
+		/* Ask for a doorbell at the next request, then look again. */
+		WRITE_ONCE(ring->req_event, q->req_cons + 1);
+		/* req_event before req_prod is read: pairs with the guest. */
+		smp_mb();
+		if (READ_ONCE(ring->req_prod) == q->req_cons)
+			return done;
+	}
+}
+
+/* One pass over every queue.  Returns work done, or -EFAULT. */
+static int serve_pass(struct pvisor_channel *ch, struct bio_vec *bv)
+{
+	int qi, ret, done = 0;
+
+	for (qi = 0; qi < ch->nr_queues; qi++) {
+		ret = serve_queue(ch, qi, bv);
+		if (ret < 0)
+			return ret;
+		done += ret;
+	}
+	return done;
+}
+
+static bool serve_should_wake(struct pvisor_channel *ch)
+{
+	struct pvisor_vm *vm = ch->vm;
+
+	return READ_ONCE(ch->work) || READ_ONCE(vm->dead) ||
+	       !atomic_read(&vm->users);
+}
+
+/*
+ * PVISOR_CHANNEL_SERVE: serve the channel from the calling thread until a
+ * signal (-EINTR), the VM's death (-EIO), or until nothing can run it any
+ * more (0: its VM and vCPU fds are all closed).
+ */
+static long channel_serve(struct pvisor_channel *ch)
+{
+	struct pvisor_vm *vm = ch->vm;
+	struct bio_vec *bv;
+	long ret;
+	int done;
+
+	if (test_and_set_bit_lock(0, &ch->serving))
+		return -EBUSY;
+	bv = kmalloc_array(BUF_PAGES, sizeof(*bv), GFP_KERNEL);
+	if (!bv) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (READ_ONCE(vm->dead)) {
+			ret = -EIO;
+			break;
+		}
+		if (!atomic_read(&vm->users)) {
+			ret = 0;
+			break;
+		}
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		xchg(&ch->work, 0);
+		down_read(&vm->slots_lock);
+		done = serve_pass(ch, bv);
+		up_read(&vm->slots_lock);
+		if (done < 0) {
+			pvisor_vm_kill_async(vm, PVISOR_KILL_BAD_RING, ch->id);
+			ret = -EIO;
+			break;
+		}
+		if (done) {
+			cond_resched();
+			continue;
+		}
+		wait_event_interruptible(ch->wq, serve_should_wake(ch));
+	}
+	kfree(bv);
+out:
+	clear_bit_unlock(0, &ch->serving);
+	return ret;
+}
+
+static long channel_get_stats(struct pvisor_channel *ch, void __user *argp)
+{
+	struct pvisor_channel_stats st;
+
+	spin_lock(&ch->stats_lock);
+	st = ch->stats;
+	spin_unlock(&ch->stats_lock);
+	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static long pvisor_channel_ioctl(struct file *filp, unsigned int cmd,
+				 unsigned long arg)
+{
+	struct pvisor_channel *ch = filp->private_data;
+
+	if (ch->vm->mm != current->mm)
+		return -EIO;
+	switch (cmd) {
+	case PVISOR_CHANNEL_SERVE:
+		if (arg)
+			return -EINVAL;
+		return channel_serve(ch);
+	case PVISOR_CHANNEL_GET_STATS:
+		return channel_get_stats(ch, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static void channel_free(struct pvisor_channel *ch)
+{
+	chan_poll_unregister(ch);
+	if (ch->in_file)
+		fput(ch->in_file);
+	if (ch->file)
+		fput(ch->file);
+	kvfree(ch->bounce);
+	pvisor_vm_put(ch->vm);
+	kfree(ch);
+}
+
+static int pvisor_channel_release(struct inode *inode, struct file *filp)
+{
+	struct pvisor_channel *ch = filp->private_data;
+	struct pvisor_vm *vm = ch->vm;
+
+	mutex_lock(&vm->lock);
+	WRITE_ONCE(vm->channels[ch->id], NULL);
+	mutex_unlock(&vm->lock);
+	/* A doorbell hypercall may still be looking at it. */
+	synchronize_rcu();
+	channel_free(ch);
+	return 0;
+}
+
+static const struct file_operations pvisor_channel_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= pvisor_channel_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.release	= pvisor_channel_release,
+	.llseek		= noop_llseek,
+};
+
+static int config_check(const struct pvisor_channel_config *c)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(c->reserved); i++)
+		if (c->reserved[i])
+			return -EINVAL;
+	if (c->padding[0] || c->padding[1] || c->id)
+		return -EINVAL;
+	switch (c->type) {
+	case PVISOR_CHAN_BLOCK:
+		if (c->flags & ~PVISOR_CHANNEL_F_READONLY)
+			return -EINVAL;
+		break;
+	case PVISOR_CHAN_CONSOLE:
+	case PVISOR_CHAN_NET:
+		if (c->flags)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (c->type != PVISOR_CHAN_CONSOLE && c->in_fd != -1)
+		return -EINVAL;
+	if (c->type != PVISOR_CHAN_NET &&
+	    memchr_inv(c->mac, 0, sizeof(c->mac)))
+		return -EINVAL;
+	return 0;
+}
+
+/* Take the backend files of @c into @ch and check what they can do. */
+static int channel_attach_files(struct pvisor_channel *ch,
+				const struct pvisor_channel_config *c)
+{
+	struct inode *inode;
+	fmode_t need;
+
+	ch->file = fget(c->fd);
+	if (!ch->file)
+		return -EBADF;
+	switch (c->type) {
+	case PVISOR_CHAN_CONSOLE:
+		if (!(ch->file->f_mode & FMODE_WRITE))
+			return -EBADF;
+		if (c->in_fd == -1)
+			return 0;
+		ch->in_file = fget(c->in_fd);
+		if (!ch->in_file)
+			return -EBADF;
+		if (!(ch->in_file->f_mode & FMODE_READ))
+			return -EBADF;
+		return 0;
+	case PVISOR_CHAN_BLOCK:
+		need = FMODE_READ;
+		if (!(c->flags & PVISOR_CHANNEL_F_READONLY))
+			need |= FMODE_WRITE;
+		if ((ch->file->f_mode & need) != need)
+			return -EBADF;
+		inode = ch->file->f_mapping->host;
+		if (!S_ISREG(inode->i_mode) && !S_ISBLK(inode->i_mode))
+			return -EINVAL;
+		ch->capacity = i_size_read(inode) & ~511ULL;
+		return ch->capacity ? 0 : -EINVAL;
+	default:	/* PVISOR_CHAN_NET */
+		if ((ch->file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+		    (FMODE_READ | FMODE_WRITE))
+			return -EBADF;
+		ch->in_file = get_file(ch->file);
+		ch->bounce = kvmalloc(PVISOR_CHAN_BUF_MAX, GFP_KERNEL_ACCOUNT);
+		return ch->bounce ? 0 : -ENOMEM;
+	}
+}
+
+/* PVISOR_CREATE_CHANNEL on a VM fd. */
+int pvisor_channel_create(struct pvisor_vm *vm, void __user *argp)
+{
+	struct pvisor_channel_config c;
+	struct pvisor_channel *ch;
+	int ret, id, fd;
+
+	if (copy_from_user(&c, argp, sizeof(c)))
+		return -EFAULT;
+	ret = config_check(&c);
+	if (ret)
+		return ret;
+	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
+	if (!ch)
+		return -ENOMEM;
+	pvisor_vm_get(vm);
+	ch->vm = vm;
+	ch->type = c.type;
+	ch->flags = c.flags;
+	ch->nr_queues = c.type == PVISOR_CHAN_BLOCK ? 1 : 2;
+	memcpy(ch->mac, c.mac, sizeof(ch->mac));
+	spin_lock_init(&ch->lock);
+	spin_lock_init(&ch->stats_lock);
+	init_waitqueue_head(&ch->wq);
+	ret = channel_attach_files(ch, &c);
+	if (ret)
+		goto fail;
+	if (ch->in_file) {
+		init_poll_funcptr(&ch->pt, chan_poll_register);
+		vfs_poll(ch->in_file, &ch->pt);
+	}
+
+	mutex_lock(&vm->lock);
+	for (id = 0; id < PVISOR_MAX_CHANNELS; id++)
+		if (!vm->channels[id])
+			break;
+	if (id == PVISOR_MAX_CHANNELS) {
+		mutex_unlock(&vm->lock);
+		ret = -ENOSPC;
+		goto fail;
+	}
+	ch->id = id;
+	c.id = id;
+	if (copy_to_user(argp, &c, sizeof(c))) {
+		mutex_unlock(&vm->lock);
+		ret = -EFAULT;
+		goto fail;
+	}
+	fd = anon_inode_getfd("pvisor-channel", &pvisor_channel_fops, ch,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		mutex_unlock(&vm->lock);
+		ret = fd;
+		goto fail;
+	}
+	WRITE_ONCE(vm->channels[id], ch);
+	mutex_unlock(&vm->lock);
+	return fd;
+
+fail:
+	channel_free(ch);
+	return ret;
+}
+
+/* Wake every channel's serving thread: the VM died or lost its users. */
+void pvisor_channels_wake_all(struct pvisor_vm *vm)
+{
+	int i;
+
+	rcu_read_lock();
+	for (i = 0; i < PVISOR_MAX_CHANNELS; i++) {
+		struct pvisor_channel *ch = READ_ONCE(vm->channels[i]);
+
+		if (ch)
+			wake_up_interruptible(&ch->wq);
+	}
+	rcu_read_unlock();
+}
+
+/* The channel @chan of @vm, under rcu_read_lock(), or NULL. */
+static struct pvisor_channel *chan_lookup(struct pvisor_vm *vm, u64 chan)
+{
+	if (chan >= PVISOR_MAX_CHANNELS)
+		return NULL;
+	chan = array_index_nospec(chan, PVISOR_MAX_CHANNELS);
+	return READ_ONCE(vm->channels[chan]);
+}
+
+/* PVISOR_HC_CHAN_INFO(chan, gpa). */
+long pvisor_hc_chan_info(struct pvisor_vcpu *vcpu, u64 chan, u64 gpa)
+{
+	struct pvisor_chan_info info = {};
+	struct pvisor_channel *ch;
+
+	if (gpa & 7)
+		return -PVISOR_EINVAL;
+	rcu_read_lock();
+	ch = chan_lookup(vcpu->vm, chan);
+	if (ch) {
+		info.type = ch->type;
+		if (ch->flags & PVISOR_CHANNEL_F_READONLY)
+			info.flags |= PVISOR_CHAN_INFO_READONLY;
+		info.nr_queues = ch->nr_queues;
+		info.max_ring = PVISOR_RING_MAX;
+		info.capacity = ch->capacity;
+		memcpy(info.mac, ch->mac, sizeof(info.mac));
+		if (ch->type == PVISOR_CHAN_NET)
+			info.mtu = NET_MTU;
+		info.max_buf = PVISOR_CHAN_BUF_MAX;
+	}
+	rcu_read_unlock();
+	if (!ch)
+		return -PVISOR_ENOENT;
+	return pvisor_write_guest(vcpu->vm, gpa, &info, sizeof(info)) ?
+	       -PVISOR_EFAULT : 0;
+}
+
+/* PVISOR_HC_CHAN_SETUP(chan, queue, gpa, size, vector). */
+long pvisor_hc_chan_setup(struct pvisor_vcpu *vcpu, u64 chan, u64 queue,
+			  u64 gpa, u64 size, u64 vector)
+{
+	struct pvisor_channel *ch;
+	struct pvisor_queue *q;
+	long ret = 0;
+
+	if (!gpa || !PAGE_ALIGNED(gpa) ||
+	    !pvisor_vm_gpa_to_hva(vcpu->vm, gpa, NULL) ||
+	    !size || size > PVISOR_RING_MAX || !is_power_of_2(size) ||
+	    vector < PVISOR_IRQ_VECTOR_MIN || vector > 255)
+		return -PVISOR_EINVAL;
+	rcu_read_lock();
+	ch = chan_lookup(vcpu->vm, chan);
+	if (!ch || queue >= ch->nr_queues) {
+		rcu_read_unlock();
+		return -PVISOR_ENOENT;
+	}
+	q = &ch->q[array_index_nospec(queue, 2)];
+	spin_lock(&ch->lock);
+	if (q->gpa) {
+		ret = -PVISOR_EBUSY;
+	} else {
+		q->size = size;
+		q->vector = vector;
+		q->vcpu_id = vcpu->id;
+		/* The serving thread reads the fields above after gpa. */
+		smp_store_release(&q->gpa, gpa);
+	}
+	spin_unlock(&ch->lock);
+	if (!ret)
+		chan_wake(ch, queue);
+	rcu_read_unlock();
+	return ret;
+}
+
+/* PVISOR_HC_CHAN_NOTIFY(chan, queue): the doorbell. */
+long pvisor_hc_chan_notify(struct pvisor_vcpu *vcpu, u64 chan, u64 queue)
+{
+	struct pvisor_channel *ch;
+	long ret = 0;
+
+	rcu_read_lock();
+	ch = chan_lookup(vcpu->vm, chan);
+	if (!ch || queue >= ch->nr_queues) {
+		ret = -PVISOR_ENOENT;
+	} else if (!READ_ONCE(ch->q[queue & 1].gpa)) {
+		ret = -PVISOR_EINVAL;
+	} else {
+		spin_lock(&ch->stats_lock);
+		ch->stats.doorbells++;
+		spin_unlock(&ch->stats_lock);
+		chan_wake(ch, queue);
+	}
+	rcu_read_unlock();
+	return ret;
+}
