@@ -123,7 +123,7 @@ static void guest_hypercalls(void)
 	guest_results[5] = guest_get_info(PVISOR_INFO_CLOCK_NS + 1);
 	guest_results[6] = guest_get_info(~0ULL);
 	guest_results[7] = guest_get_info(1ULL << 32 | PVISOR_INFO_VCPU_ID);
-	guest_results[8] = guest_hypercall(PVISOR_HC_SEND_IPI + 1, 0, 0);
+	guest_results[8] = guest_hypercall(PVISOR_HC_CHAN_NOTIFY + 1, 0, 0);
 	guest_results[9] = guest_hypercall(0x7fffffff, 0, 0);
 	guest_results[10] = guest_hypercall(~0ULL, 0, 0);
 	guest_results[11] = guest_hypercall(1ULL << 32 | PVISOR_HC_NOP, 0, 0);
@@ -145,7 +145,7 @@ TEST_F(vm, hypercalls)
 		{ HC_ERR(PVISOR_EINVAL), "GET_INFO(4)" },
 		{ HC_ERR(PVISOR_EINVAL), "GET_INFO(~0)" },
 		{ HC_ERR(PVISOR_EINVAL), "GET_INFO(2^32 + VCPU_ID)" },
-		{ HC_ERR(PVISOR_ENOSYS), "hypercall 7" },
+		{ HC_ERR(PVISOR_ENOSYS), "hypercall 10 (past the last)" },
 		{ HC_ERR(PVISOR_ENOSYS), "hypercall 0x7fffffff" },
 		{ HC_ERR(PVISOR_ENOSYS), "hypercall ~0" },
 		{ HC_ERR(PVISOR_ENOSYS), "hypercall 2^32 (NOP + 2^32)" },
