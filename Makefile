@@ -101,7 +101,10 @@ $(KSFT)/kselftest_harness.h:
 selftests/%_test: selftests/%_test.c $(wildcard selftests/*.h) $(BOOT_OBJ) $(BOOT_DEPS) $(KSFT)/kselftest_harness.h
 	$(CC) $(TEST_CFLAGS) -I$(KSFT) -o $@ $< $(BOOT_OBJ) $(USER_LDFLAGS)
 
-bench-prog: $(BENCH_PROG)
+bench-prog: $(BENCH_PROG) $(BENCH_DIR)/io_bench
+
+$(BENCH_DIR)/io_bench: $(BENCH_DIR)/io_bench.c
+	$(CC) $(USER_CFLAGS) -o $@ $< $(USER_LDFLAGS)
 
 $(BENCH_GUEST_OBJ): $(BENCH_DIR)/bench_guest.c $(BENCH_DEPS) uapi/linux/pvisor_para.h
 	$(CC) $(BENCH_CFLAGS) -mgeneral-regs-only -c -o $@ $<
