@@ -86,6 +86,7 @@ static struct pvisor_chan *add_chan(struct pvisor_chans *cs, uint32_t type)
 	c->fd = -1;
 	c->in_fd = -1;
 	c->pty_slave = -1;
+	c->lock_fd = -1;
 	c->chan_fd = -1;
 	return c;
 }
@@ -348,9 +349,17 @@ static int open_disk(struct pvisor_chan *c)
 	}
 	/*
 	 * One writer or any number of readers, as QEMU does: two guests
-	 * writing one disk would corrupt it.  The lock goes with the process.
+	 * writing one disk would corrupt it.  The lock is on a file
+	 * description of its own that the module never sees, so that it goes
+	 * with the launcher, whenever the module drops its reference.
 	 */
-	if (flock(c->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+	c->lock_fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (c->lock_fd < 0) {
+		fprintf(stderr, "pvisor: --disk %s: %s\n", c->path,
+			strerror(errno));
+		return -1;
+	}
+	if (flock(c->lock_fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		fprintf(stderr, "pvisor: --disk %s: %s\n", c->path,
 			errno == EWOULDBLOCK ?
 			"in use by another process (locked)" : strerror(errno));
@@ -588,6 +597,8 @@ void pvisor_chans_destroy(struct pvisor_chans *cs)
 			close(c->fd);
 		if (c->pty_slave >= 0)
 			close(c->pty_slave);
+		if (c->lock_fd >= 0)
+			close(c->lock_fd);
 		if (c->type != PVISOR_CHAN_CONSOLE)
 			free((char *)c->path);
 	}

@@ -36,6 +36,7 @@ struct pvisor_chan {
 	int fd;			/* the backend, or -1 */
 	int in_fd;		/* console input, or -1 */
 	int pty_slave;		/* kept open so the pty never hangs up, or -1 */
+	int lock_fd;		/* disk: holds the flock() against writers */
 	int chan_fd;		/* from PVISOR_CREATE_CHANNEL, or -1 */
 	uint32_t id;
 
