@@ -267,6 +267,7 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
+/* Gives up on EINTR once the vCPUs are stopping: stdout may never drain. */
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -274,7 +275,7 @@ static int write_all(int fd, const void *buf, size_t len)
 
 	while (len) {
 		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !vcpus_stopping)
 			continue;
 		if (n < 0)
 			return -1;
