@@ -77,8 +77,11 @@ module:
 
 userspace: userspace/pvisor
 
-userspace/pvisor: userspace/pvisor.c $(BOOT_OBJ) $(BOOT_DEPS)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(BOOT_OBJ) $(USER_LDFLAGS)
+# The launcher: commands and vCPU threads, channels and their I/O threads.
+LAUNCHER_SRC := userspace/pvisor.c userspace/channels.c
+
+userspace/pvisor: $(LAUNCHER_SRC) userspace/channels.h $(BOOT_OBJ) $(BOOT_DEPS)
+	$(CC) $(USER_CFLAGS) -D_GNU_SOURCE -o $@ $(LAUNCHER_SRC) $(BOOT_OBJ) $(USER_LDFLAGS)
 
 $(BOOT_OBJ): userspace/lib/pvisor_boot.c $(BOOT_DEPS)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<

@@ -4,9 +4,10 @@
  *
  *   pvisor info     what the module found: API version, VMX features, and
  *                   the CPUs in VMX root operation
- *   pvisor run      run a 64-bit ELF guest on one vCPU (lib/pvisor_boot.c
- *                   builds it), copy its console to stdout, exit with its
- *                   shutdown status
+ *   pvisor run      run a 64-bit ELF guest (lib/pvisor_boot.c builds it)
+ *                   on one thread per vCPU, with a console and the disks
+ *                   and networks asked for (channels.c, one I/O thread
+ *                   each), and exit with its shutdown status
  *
  * Exit status: 0 success, 1 failure, 2 usage error; for run, the guest's
  * status, or 128 + the signal that stopped it.
@@ -15,6 +16,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -26,6 +29,7 @@
 
 #include <linux/pvisor.h>
 
+#include "channels.h"
 #include "lib/pvisor_boot.h"
 
 #define PVISOR_DEV	"/dev/pvisor"
@@ -39,9 +43,9 @@ static const char usage_text[] =
 "Commands:\n"
 "  info        show the API version, the VMX features pvisor.ko found and\n"
 "              the CPUs in VMX root operation\n"
-"  run [--mem SIZE] GUEST.elf [-- ARGS...]\n"
-"              run a 64-bit ELF guest on one vCPU, with ARGS joined by\n"
-"              spaces as its command line; its console goes to stdout\n"
+"  run [OPTIONS] GUEST.elf [-- ARGS...]\n"
+"              run a 64-bit ELF guest, with ARGS joined by spaces as its\n"
+"              command line; its console is on stdin and stdout\n"
 "\n"
 "Options:\n"
 "  -h, --help     show this help and exit\n"
@@ -50,15 +54,47 @@ static const char usage_text[] =
 "Options of run:\n"
 "  -m, --mem SIZE guest memory in bytes, or with a K, M or G suffix (powers\n"
 "                 of 1024); a multiple of 2M from 2M to 512G; default 64M\n"
+"  -c, --cpus N   N vCPUs, one thread each (default 1, at most what\n"
+"                 pvisor.ko allows)\n"
+"  --console stdio|pty\n"
+"                 the console (channel 0) on stdin and stdout (default),\n"
+"                 or on a new pseudo-terminal whose name goes to stderr\n"
+"  -d, --disk FILE[,ro]\n"
+"                 a disk backed by FILE (its size rounded down to 512\n"
+"                 bytes), read-only with ,ro; repeatable: channels 1, 2...\n"
+"                 after the console, in the order given\n"
+"  -n, --net tap:NAME[,mac=xx:xx:xx:xx:xx:xx]\n"
+"                 a network on the tap NAME (created if missing, needs\n"
+"                 CAP_NET_ADMIN); the guest's MAC defaults to\n"
+"                 52:54:00:12:34:50, 51... per network; repeatable\n"
+"  -s, --stats    at exit, print each channel's counters to stderr\n"
 "\n"
 "Exit status: 0 on success, 1 on failure, 2 on a usage error.  run exits\n"
-"with the guest's shutdown status (0-255), 1 if pvisor killed the guest,\n"
-"130 or 143 when SIGINT or SIGTERM stopped it.\n";
+"with the shutdown status (0-255) of the first vCPU that shut down, 1 if\n"
+"pvisor killed the guest, 130 or 143 when SIGINT or SIGTERM stopped it.\n";
 
 /* The SIGINT or SIGTERM that asked to stop the guest, or 0. */
 static atomic_int stop_signal;
-/* The running vCPU's shared run structure, for the signal handler. */
-static struct pvisor_run *running;
+
+/*
+ * How the run ended: the first of a vCPU's shutdown or death, a failed
+ * I/O thread, or a stop signal.  Whoever sets it posts wake_main.
+ */
+static pthread_mutex_t outcome_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool outcome_set;
+static int outcome_status;
+static sem_t wake_main;
+
+/* Set before the main thread kicks the vCPU threads out of PVISOR_RUN. */
+static atomic_bool vcpus_stopping;
+
+struct vcpu_thread {
+	unsigned int id;
+	int fd;
+	struct pvisor_run *run;
+	pthread_t thread;
+	bool started;
+};
 
 static int open_dev(void)
 {
@@ -151,9 +187,7 @@ fail:
 static void on_stop_signal(int sig)
 {
 	stop_signal = sig;
-	/* Makes PVISOR_RUN return even if the signal came just before it. */
-	if (running)
-		running->immediate_exit = 1;
+	sem_post(&wake_main);
 }
 
 /* Bytes, with an optional K, M or G suffix (powers of 1024). */
@@ -233,6 +267,7 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
+/* Gives up on EINTR once the vCPUs are stopping: stdout may never drain. */
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -240,7 +275,7 @@ static int write_all(int fd, const void *buf, size_t len)
 
 	while (len) {
 		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !vcpus_stopping)
 			continue;
 		if (n < 0)
 			return -1;
@@ -251,9 +286,8 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /*
- * SIGINT and SIGTERM interrupt PVISOR_RUN (no SA_RESTART, and
- * run->immediate_exit for a signal that lands just before the call) and stop
- * the guest; any other EINTR just re-enters it.
+ * SIGINT and SIGTERM reach only the main thread (the others block them):
+ * the handler records the signal and wakes it, and it stops the vCPUs.
  */
 static void catch_stop_signals(void)
 {
@@ -266,113 +300,297 @@ static void catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-static int run_vcpu(struct pvisor_vm *vm)
+/*
+ * Record how the run ended, if nothing did before, and wake the main
+ * thread; true for the first, which alone says why.
+ */
+static bool set_outcome(int status)
 {
-	struct pvisor_run *run = vm->run;
-	uint32_t len;
+	bool first;
 
-	running = run;
-	catch_stop_signals();
-	for (;;) {
-		if (stop_signal) {
-			fprintf(stderr, "pvisor: %s: guest stopped\n",
-				stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-			return 128 + stop_signal;
-		}
-		if (ioctl(vm->vcpu_fd, PVISOR_RUN, 0)) {
+	pthread_mutex_lock(&outcome_lock);
+	first = !outcome_set;
+	if (first) {
+		outcome_status = status;
+		outcome_set = true;
+	}
+	pthread_mutex_unlock(&outcome_lock);
+	sem_post(&wake_main);
+	return first;
+}
+
+/* An I/O thread failed (it said why): the guest lost a device. */
+static void on_io_failed(void)
+{
+	set_outcome(1);
+}
+
+/* One vCPU in its own thread, until it or another one ends the run. */
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_thread *v = arg;
+	struct pvisor_run *run = v->run;
+	uint32_t len;
+	int err;
+
+	while (!vcpus_stopping) {
+		if (ioctl(v->fd, PVISOR_RUN, 0)) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "pvisor: PVISOR_RUN: %s\n",
-				strerror(errno));
-			return 1;
+			err = errno;
+			if (set_outcome(1))
+				fprintf(stderr, "pvisor: PVISOR_RUN (vCPU %u): %s\n",
+					v->id, strerror(err));
+			break;
 		}
 		switch (run->exit_reason) {
 		case PVISOR_EXIT_CONSOLE:
 			len = run->console.len;
 			if (len > PVISOR_CONSOLE_MAX)
 				len = PVISOR_CONSOLE_MAX;
-			if (write_all(STDOUT_FILENO, run->console.data, len)) {
+			if (!write_all(STDOUT_FILENO, run->console.data, len))
+				continue;
+			err = errno;
+			if (set_outcome(1))
 				fprintf(stderr, "pvisor: stdout: %s\n",
-					strerror(errno));
-				return 1;
-			}
-			break;
+					strerror(err));
+			return NULL;
 		case PVISOR_EXIT_SHUTDOWN:
-			return run->shutdown.status & 0xff;
+			set_outcome(run->shutdown.status & 0xff);
+			return NULL;
 		case PVISOR_EXIT_KILLED:
-			fprintf(stderr,
-				"pvisor: guest killed: %s (VM exit reason %u, qualification 0x%llx, rip 0x%llx)\n",
-				pvisor_kill_reason_name(run->killed.reason),
-				run->killed.vmx_exit_reason,
-				run->killed.qualification, run->killed.rip);
-			return 1;
+			if (set_outcome(1))
+				fprintf(stderr,
+					"pvisor: guest killed: %s (vCPU %u, VM exit reason %u, qualification 0x%llx, rip 0x%llx, data 0x%llx)\n",
+					pvisor_kill_reason_name(run->killed.reason),
+					v->id, run->killed.vmx_exit_reason,
+					run->killed.qualification,
+					run->killed.rip, run->killed.data);
+			return NULL;
 		default:
-			fprintf(stderr, "pvisor: PVISOR_RUN: unexpected exit reason %u\n",
-				run->exit_reason);
-			return 1;
+			if (set_outcome(1))
+				fprintf(stderr,
+					"pvisor: PVISOR_RUN (vCPU %u): unexpected exit reason %u\n",
+					v->id, run->exit_reason);
+			return NULL;
 		}
 	}
+	return NULL;
 }
 
-/* pvisor run [--mem SIZE] GUEST.elf [-- ARGS...]; argv[0] is "run". */
+/*
+ * Run the guest: the I/O threads of @cs (NULL: no channels), then a
+ * thread per vCPU; wait for the outcome, then stop and join every thread.
+ */
+static int run_guest(struct pvisor_vm *vm, struct pvisor_chans *cs)
+{
+	unsigned int i, nr = vm->nr_vcpus;
+	struct vcpu_thread *v;
+	sigset_t block, old;
+	int err;
+
+	v = calloc(nr, sizeof(*v));
+	if (!v) {
+		fprintf(stderr, "pvisor: out of memory\n");
+		return 1;
+	}
+	sem_init(&wake_main, 0, 0);
+	pvisor_kick_signal_init();
+	catch_stop_signals();
+
+	/* The threads inherit the mask: stop signals go to this thread. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (cs) {
+		cs->fatal = on_io_failed;
+		if (pvisor_chans_start(cs))
+			set_outcome(1);
+	}
+	for (i = 0; i < nr && !outcome_set; i++) {
+		v[i].id = i;
+		v[i].fd = vm->vcpu_fds ? vm->vcpu_fds[i] : vm->vcpu_fd;
+		v[i].run = vm->runs ? vm->runs[i] : vm->run;
+		err = pthread_create(&v[i].thread, NULL, vcpu_thread, &v[i]);
+		if (err) {
+			if (set_outcome(1))
+				fprintf(stderr, "pvisor: the thread of vCPU %u: %s\n",
+					i, strerror(err));
+			break;
+		}
+		v[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	while (!outcome_set && !stop_signal)
+		sem_wait(&wake_main);
+	if (stop_signal && set_outcome(128 + stop_signal))
+		fprintf(stderr, "pvisor: %s: guest stopped\n",
+			stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+
+	/* immediate_exit catches a vCPU between its check and PVISOR_RUN. */
+	vcpus_stopping = true;
+	for (i = 0; i < nr; i++) {
+		if (!v[i].started)
+			continue;
+		v[i].run->immediate_exit = 1;
+		pvisor_thread_stop(v[i].thread);
+	}
+	if (cs)
+		pvisor_chans_stop(cs);
+	free(v);
+	return outcome_status;
+}
+
+static int parse_cpus(const char *arg, unsigned int *nr_cpus)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end || errno || n > UINT_MAX) {
+		fprintf(stderr, "pvisor run: --cpus %s: not a number\n", arg);
+		return -1;
+	}
+	if (!n) {
+		fprintf(stderr, "pvisor run: --cpus 0: a guest needs at least one vCPU\n");
+		return -1;
+	}
+	*nr_cpus = n;
+	return 0;
+}
+
+/*
+ * The module's PVISOR_CAP_CHANNELS, or -1.  A module without channels runs
+ * guests without them, unless an option asked for one.
+ */
+static int channels_max(struct pvisor_vm *vm, struct pvisor_chans *cs)
+{
+	int max = ioctl(vm->sys_fd, PVISOR_CHECK_EXTENSION, PVISOR_CAP_CHANNELS);
+
+	if (max < 0) {
+		fprintf(stderr,
+			"pvisor: PVISOR_CHECK_EXTENSION(PVISOR_CAP_CHANNELS): %s\n",
+			strerror(errno));
+		return -1;
+	}
+	if (!max && pvisor_chans_requested(cs)) {
+		fprintf(stderr,
+			"pvisor: this pvisor.ko has no channels (no PVISOR_CAP_CHANNELS): --disk, --net and --console pty need a newer module\n");
+		return -1;
+	}
+	return max;
+}
+
+enum {
+	OPT_CONSOLE = 0x100,
+};
+
+/* pvisor run [OPTIONS] GUEST.elf [-- ARGS...]; argv[0] is "run". */
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'n' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t mem_size = MEM_DEFAULT;
+	unsigned int nr_cpus = 1;
+	struct pvisor_chans cs;
 	struct pvisor_vm vm;
+	bool stats = false;
 	const char *path;
+	int c, max, ret = 2;
 	char *cmdline;
-	int c, ret;
 
+	if (pvisor_chans_init(&cs))
+		return 1;
 	argv[0] = "pvisor run";	/* getopt's messages start with argv[0] */
 	optind = 0;		/* a new scan of a new argv */
-	while ((c = getopt_long(argc, argv, "+m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:c:d:n:sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_mem(optarg, &mem_size))
-				return 2;
+				goto out_chans;
+			break;
+		case 'c':
+			if (parse_cpus(optarg, &nr_cpus))
+				goto out_chans;
+			break;
+		case OPT_CONSOLE:
+			if (pvisor_chans_console_opt(&cs, optarg))
+				goto out_chans;
+			break;
+		case 'd':
+			if (pvisor_chans_disk_opt(&cs, optarg))
+				goto out_chans;
+			break;
+		case 'n':
+			if (pvisor_chans_net_opt(&cs, optarg))
+				goto out_chans;
+			break;
+		case 's':
+			stats = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return 0;
+			ret = 0;
+			goto out_chans;
 		default:
 			fputs(usage_text, stderr);
-			return 2;
+			goto out_chans;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "pvisor run: no GUEST.elf given\n");
-		return 2;
+		goto out_chans;
 	}
 	path = argv[optind++];
 	if (optind < argc && strcmp(argv[optind], "--")) {
 		fprintf(stderr,
 			"pvisor run: unexpected argument %s: the guest's arguments go after --\n",
 			argv[optind]);
-		return 2;
+		goto out_chans;
 	}
 	if (optind < argc)
 		optind++;
+	ret = 1;
 	cmdline = join_args(argc - optind, argv + optind);
 	if (!cmdline) {
 		fprintf(stderr, "pvisor: out of memory\n");
-		return 1;
+		goto out_chans;
 	}
+	if (pvisor_chans_open(&cs))
+		goto out_cmdline;
 
 	if (pvisor_vm_create(&vm, mem_size) ||
+	    (nr_cpus > 1 && pvisor_vm_create_vcpus(&vm, nr_cpus)) ||
 	    pvisor_vm_load_elf(&vm, path) ||
 	    pvisor_vm_setup_boot(&vm, cmdline)) {
 		fprintf(stderr, "pvisor: %s\n", vm.err);
-		ret = 1;
-	} else {
-		ret = run_vcpu(&vm);
+		goto out_vm;
 	}
+	max = channels_max(&vm, &cs);
+	if (max < 0)
+		goto out_vm;
+	if (max && pvisor_chans_attach(&cs, vm.vm_fd, max))
+		goto out_vm;
+	ret = run_guest(&vm, max ? &cs : NULL);
+	if (stats)
+		pvisor_chans_print_stats(&cs);
+out_vm:
 	pvisor_vm_destroy(&vm);
+out_cmdline:
 	free(cmdline);
+out_chans:
+	pvisor_chans_destroy(&cs);
 	return ret;
 }
 

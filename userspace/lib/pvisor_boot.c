@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Building a guest from userspace: the VM, its one memory slot and vCPU 0,
- * the ELF loader, and the launcher structures a guest starts with.
+ * Building a guest from userspace: the VM, its one memory slot and its
+ * vCPUs, the ELF loader, and the launcher structures a guest starts with.
  *
  * Guest memory, from guest-physical 0 up:
  *
  *   [0, boot_base)         RAM: the ELF image and whatever the guest wants
- *   [boot_base, mem_size)  RESERVED, in this order: a 64 KiB stack, the
+ *   [boot_base, mem_size)  RESERVED, in this order: a 64 KiB stack per vCPU
+ *                          (the last vCPU's lowest, vCPU 0's highest), the
  *                          page tables (PML4, one PDPT, a PD per GiB, all of
  *                          memory identity-mapped with 2 MiB pages), the GDT,
  *                          the TSS, the start-info page, the command line
  *
- * Every page of the reserved part is computed from mem_size alone, so the
- * ELF loader can refuse an image that would overlap it.
+ * Every page of the reserved part is computed from mem_size and nr_vcpus
+ * alone, so the ELF loader can refuse an image that would overlap it.  The
+ * vCPUs share the GDT and the TSS: they run at CPL 0 without task switches
+ * or I/O bitmaps, so nothing in the TSS is per-CPU until a guest sets up
+ * its own.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -33,7 +38,7 @@
 #define PAGE_SIZE	0x1000ULL
 #define SZ_2M		0x200000ULL
 #define SZ_1G		0x40000000ULL
-#define STACK_SIZE	0x10000ULL
+#define STACK_SIZE	PVISOR_BOOT_STACK_SIZE
 
 #define PTE_PRESENT	0x001ULL
 #define PTE_WRITE	0x002ULL
@@ -130,7 +135,7 @@ static uint64_t top_page(const struct pvisor_vm *vm, int nr)
 	return vm->mem_size - nr * PAGE_SIZE;
 }
 
-/* The reserved part of guest memory, from mem_size alone. */
+/* The reserved part of guest memory, from mem_size and nr_vcpus alone. */
 static void plan_layout(struct pvisor_vm *vm)
 {
 	uint64_t nr_pds = (vm->mem_size + SZ_1G - 1) / SZ_1G;
@@ -138,7 +143,12 @@ static void plan_layout(struct pvisor_vm *vm)
 	vm->start_info = top_page(vm, TOP_START_INFO);
 	vm->pml4 = top_page(vm, TOP_GDT) - (2 + nr_pds) * PAGE_SIZE;
 	vm->stack_top = vm->pml4;
-	vm->boot_base = vm->stack_top - STACK_SIZE;
+	vm->boot_base = vm->stack_top - vm->nr_vcpus * STACK_SIZE;
+}
+
+static uint64_t vcpu_stack_top(const struct pvisor_vm *vm, unsigned int id)
+{
+	return vm->stack_top - id * STACK_SIZE;
 }
 
 int pvisor_vm_alloc_mem(struct pvisor_vm *vm, uint64_t mem_size)
@@ -147,6 +157,7 @@ int pvisor_vm_alloc_mem(struct pvisor_vm *vm, uint64_t mem_size)
 	vm->sys_fd = -1;
 	vm->vm_fd = -1;
 	vm->vcpu_fd = -1;
+	vm->nr_vcpus = 1;
 
 	if (mem_size < PVISOR_BOOT_MEM_MIN || mem_size > PVISOR_BOOT_MEM_MAX ||
 	    mem_size % PVISOR_BOOT_MEM_ALIGN)
@@ -164,6 +175,17 @@ int pvisor_vm_alloc_mem(struct pvisor_vm *vm, uint64_t mem_size)
 	vm->mem_size = mem_size;
 	plan_layout(vm);
 	return 0;
+}
+
+static int map_run(struct pvisor_vm *vm, int vcpu_fd, unsigned int id,
+		   struct pvisor_run **run)
+{
+	*run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    vcpu_fd, 0);
+	if (*run != MAP_FAILED)
+		return 0;
+	*run = NULL;
+	return fail(vm, "mmap of the fd of vCPU %u: %s", id, strerror(errno));
 }
 
 int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size)
@@ -198,13 +220,59 @@ int pvisor_vm_create(struct pvisor_vm *vm, uint64_t mem_size)
 		return fail(vm,
 			    "PVISOR_GET_VCPU_MMAP_SIZE: %d bytes, less than struct pvisor_run (%zu)",
 			    r, sizeof(struct pvisor_run));
-	vm->run = mmap(NULL, r, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		vm->run = NULL;
-		return fail(vm, "mmap of the vCPU fd: %s", strerror(errno));
-	}
 	vm->run_size = r;
+	return map_run(vm, vm->vcpu_fd, 0, &vm->run);
+}
+
+int pvisor_vm_create_vcpus(struct pvisor_vm *vm, unsigned int nr_vcpus)
+{
+	unsigned int id;
+	uint64_t room;
+	int max;
+
+	if (vm->vcpu_fds || vm->vcpu_fd < 0 || !vm->run)
+		return fail(vm, "%s: %s", __func__,
+			    vm->vcpu_fds ? "called twice" :
+			    "the VM has no vCPU 0 yet");
+	max = ioctl(vm->sys_fd, PVISOR_CHECK_EXTENSION, PVISOR_CAP_MAX_VCPUS);
+	if (max < 0)
+		return fail_ioctl(vm, "PVISOR_CHECK_EXTENSION(PVISOR_CAP_MAX_VCPUS)");
+	if (!nr_vcpus || nr_vcpus > (unsigned int)max)
+		return fail(vm, "%u vCPUs: this pvisor.ko allows 1 to %d",
+			    nr_vcpus, max);
+	room = vm->stack_top - vm->image_end;
+	if ((uint64_t)nr_vcpus * STACK_SIZE > room)
+		return fail(vm,
+			    "%u vCPUs: no room for %u stacks of %llu KiB below the page tables in %llu MiB of guest memory",
+			    nr_vcpus, nr_vcpus, STACK_SIZE >> 10,
+			    (unsigned long long)vm->mem_size >> 20);
+
+	vm->vcpu_fds = calloc(nr_vcpus, sizeof(*vm->vcpu_fds));
+	vm->runs = calloc(nr_vcpus, sizeof(*vm->runs));
+	if (!vm->vcpu_fds || !vm->runs) {
+		free(vm->vcpu_fds);
+		free(vm->runs);
+		vm->vcpu_fds = NULL;
+		vm->runs = NULL;
+		return fail(vm, "out of memory for %u vCPUs", nr_vcpus);
+	}
+	vm->vcpu_fds[0] = vm->vcpu_fd;
+	vm->runs[0] = vm->run;
+	for (id = 1; id < nr_vcpus; id++)
+		vm->vcpu_fds[id] = -1;
+	/* From here on pvisor_vm_destroy() closes what exists. */
+	vm->nr_vcpus = nr_vcpus;
+	plan_layout(vm);
+
+	for (id = 1; id < nr_vcpus; id++) {
+		vm->vcpu_fds[id] = ioctl(vm->vm_fd, PVISOR_CREATE_VCPU,
+					 (unsigned long)id);
+		if (vm->vcpu_fds[id] < 0)
+			return fail(vm, "PVISOR_CREATE_VCPU %u: %s", id,
+				    strerror(errno));
+		if (map_run(vm, vm->vcpu_fds[id], id, &vm->runs[id]))
+			return -1;
+	}
 	return 0;
 }
 
@@ -394,6 +462,7 @@ static void write_start_info(struct pvisor_vm *vm, uint64_t cmdline_gpa,
 	si->magic = PVISOR_START_MAGIC;
 	si->version = PVISOR_PARA_VERSION;
 	si->vcpu_id = 0;
+	si->nr_vcpus = vm->nr_vcpus;
 	si->mem_size = vm->mem_size;
 	si->cmdline = cmdline_gpa;
 	si->cmdline_len = cmdline_len;
@@ -477,18 +546,40 @@ int pvisor_vm_setup_boot(struct pvisor_vm *vm, const char *cmdline)
 {
 	struct pvisor_sregs sregs;
 	struct pvisor_regs regs;
+	unsigned int id;
+	int fd;
 
 	if (pvisor_vm_layout_boot(vm, cmdline, &regs, &sregs))
 		return -1;
-	if (ioctl(vm->vcpu_fd, PVISOR_SET_SREGS, &sregs))
-		return fail_ioctl(vm, "PVISOR_SET_SREGS");
-	if (ioctl(vm->vcpu_fd, PVISOR_SET_REGS, &regs))
-		return fail_ioctl(vm, "PVISOR_SET_REGS");
+	for (id = 0; id < vm->nr_vcpus; id++) {
+		fd = id ? vm->vcpu_fds[id] : vm->vcpu_fd;
+		regs.rsi = id;
+		regs.rsp = vcpu_stack_top(vm, id) - 8;
+		if (ioctl(fd, PVISOR_SET_SREGS, &sregs))
+			return fail(vm, "PVISOR_SET_SREGS on vCPU %u: %s", id,
+				    strerror(errno));
+		if (ioctl(fd, PVISOR_SET_REGS, &regs))
+			return fail(vm, "PVISOR_SET_REGS on vCPU %u: %s", id,
+				    strerror(errno));
+	}
 	return 0;
 }
 
 void pvisor_vm_destroy(struct pvisor_vm *vm)
 {
+	unsigned int id;
+
+	/* vCPUs 1 and up; [0] is vcpu_fd and run, closed below. */
+	for (id = 1; vm->vcpu_fds && id < vm->nr_vcpus; id++) {
+		if (vm->runs[id])
+			munmap(vm->runs[id], vm->run_size);
+		if (vm->vcpu_fds[id] >= 0)
+			close(vm->vcpu_fds[id]);
+	}
+	free(vm->vcpu_fds);
+	free(vm->runs);
+	vm->vcpu_fds = NULL;
+	vm->runs = NULL;
 	if (vm->run)
 		munmap(vm->run, vm->run_size);
 	if (vm->vcpu_fd >= 0)
@@ -516,6 +607,7 @@ const char *pvisor_kill_reason_name(uint32_t reason)
 		[PVISOR_KILL_BAD_STATE] = "guest state refused",
 		[PVISOR_KILL_NO_MEMORY] = "host out of memory",
 		[PVISOR_KILL_BAD_GPA] = "guest page outside guest memory",
+		[PVISOR_KILL_BAD_RING] = "malformed channel ring or descriptor",
 	};
 
 	if (reason < ARRAY_SIZE(names) && names[reason])
