@@ -63,6 +63,7 @@ void kit_init(const struct pvisor_start_info *si)
 	irq_init();
 	page_alloc_init(si);
 	smp_init(si);
+	console_init();
 }
 
 static bool on_boot_vcpu(void)
