@@ -65,7 +65,8 @@ GUEST_DEPS := $(GUEST_KIT) $(wildcard $(GUEST_DIR)/*.h) $(GUEST_DIR)/guest.ld \
 	uapi/linux/pvisor_para.h
 GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf \
 	$(GUEST_DIR)/pt_check.elf $(GUEST_DIR)/echo.elf \
-	$(GUEST_DIR)/disk_check.elf $(GUEST_DIR)/blk_bench.elf
+	$(GUEST_DIR)/disk_check.elf $(GUEST_DIR)/blk_bench.elf \
+	$(GUEST_DIR)/smp_count.elf
 
 .PHONY: all module userspace guests selftests bench-prog lab-stage lint check \
 	demo bench clean

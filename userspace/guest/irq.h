@@ -22,6 +22,8 @@
 /* The kit's vectors: the channel drivers take theirs from the rest. */
 #define IRQ_CHAN_VECTOR_FIRST	0x40	/* chan.c: one per queue, upwards */
 #define IRQ_CHAN_VECTOR_LAST	0xdf
+#define IRQ_GUEST_VECTOR_FIRST	0xe0	/* 0xe0-0xed: the guest's own */
+#define IRQ_GUEST_VECTOR_LAST	0xed
 #define IRQ_TIMER_VECTOR	0xee	/* timer_set() */
 #define IRQ_WAKE_VECTOR		0xef	/* smp.c: wakes a waiting vCPU */
 
