@@ -59,14 +59,14 @@ GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(CURDIR)/uapi \
 	'-D__aligned(x)=__attribute__((__aligned__(x)))'
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld \
 	-Wl,--build-id=none
-GUEST_KIT := $(addprefix $(GUEST_DIR)/,entry.S start.c irq.c smp.c chan.c console.c blk.c args.c \
+GUEST_KIT := $(addprefix $(GUEST_DIR)/,entry.S start.c irq.c smp.c chan.c console.c blk.c net.c args.c \
 	string.c page_alloc.c paging.c)
 GUEST_DEPS := $(GUEST_KIT) $(wildcard $(GUEST_DIR)/*.h) $(GUEST_DIR)/guest.ld \
 	uapi/linux/pvisor_para.h
 GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf \
 	$(GUEST_DIR)/pt_check.elf $(GUEST_DIR)/echo.elf \
 	$(GUEST_DIR)/disk_check.elf $(GUEST_DIR)/blk_bench.elf \
-	$(GUEST_DIR)/smp_count.elf
+	$(GUEST_DIR)/smp_count.elf $(GUEST_DIR)/netdemo.elf
 
 .PHONY: all module userspace guests selftests bench-prog lab-stage lint check \
 	demo bench clean
