@@ -88,6 +88,12 @@ int chan_queue_setup(struct chan_queue *q, unsigned int chan,
 		.size = size,
 		.vector = next_vector,
 	};
+	/*
+	 * As Xen's SHARED_RING_INIT: pvisor has read nothing, so the first
+	 * request needs the doorbell; a zero here would suppress it until
+	 * pvisor writes req_event on its own.
+	 */
+	q->ring->req_event = 1;
 	vector_queue[q->vector] = q;
 	irq_set_handler(q->vector, chan_irq);
 	r = pvisor_hc_chan_setup(chan, queue, page, size, q->vector);
