@@ -47,21 +47,26 @@ BOOT_DEPS := userspace/lib/pvisor_boot.h uapi/linux/pvisor.h uapi/linux/pvisor_p
 # The guest kit: freestanding 64-bit code linked at 1 MiB by guest.ld.
 # No SSE, so that handlers never clobber the vector registers of the code
 # they interrupt; no loop-to-memset rewriting, or string.c would recurse;
-# __printf() as the kernel's compiler_attributes.h has it.
+# __printf(), __section() and __aligned() as the kernel's
+# compiler_attributes.h has them.
 GUEST_DIR := userspace/guest
 GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(CURDIR)/uapi \
 	-ffreestanding -fno-pic -fno-pie -mno-red-zone -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -mgeneral-regs-only \
 	-fno-tree-loop-distribute-patterns \
-	'-D__printf(a, b)=__attribute__((format(printf, a, b)))'
+	'-D__printf(a, b)=__attribute__((format(printf, a, b)))' \
+	'-D__section(s)=__attribute__((__section__(s)))' \
+	'-D__aligned(x)=__attribute__((__aligned__(x)))'
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld \
 	-Wl,--build-id=none
-GUEST_KIT := $(addprefix $(GUEST_DIR)/,entry.S start.c console.c string.c \
-	page_alloc.c paging.c)
+GUEST_KIT := $(addprefix $(GUEST_DIR)/,entry.S start.c irq.c smp.c chan.c console.c blk.c net.c args.c \
+	string.c page_alloc.c paging.c)
 GUEST_DEPS := $(GUEST_KIT) $(wildcard $(GUEST_DIR)/*.h) $(GUEST_DIR)/guest.ld \
 	uapi/linux/pvisor_para.h
 GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf \
-	$(GUEST_DIR)/pt_check.elf
+	$(GUEST_DIR)/pt_check.elf $(GUEST_DIR)/echo.elf \
+	$(GUEST_DIR)/disk_check.elf $(GUEST_DIR)/blk_bench.elf \
+	$(GUEST_DIR)/smp_count.elf $(GUEST_DIR)/netdemo.elf
 
 .PHONY: all module userspace guests selftests bench-prog lab-stage lint check \
 	demo bench clean

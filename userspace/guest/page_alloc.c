@@ -20,10 +20,18 @@ void page_alloc_init(const struct pvisor_start_info *si)
 
 uint64_t page_alloc(void)
 {
+	return page_alloc_contig(1);
+}
+
+uint64_t page_alloc_contig(unsigned int n)
+{
 	uint64_t image_end = ALIGN_UP((uintptr_t)__image_end, PAGE_SIZE);
+	uint64_t bytes = n * PAGE_SIZE;
 	const struct pvisor_memmap_entry *e;
 	uint64_t page;
 
+	if (!n)
+		return 0;
 	for (; cur < start_info->nr_memmap && cur < PVISOR_MEMMAP_MAX;
 	     cur++, next = 0) {
 		e = &start_info->memmap[cur];
@@ -34,10 +42,10 @@ uint64_t page_alloc(void)
 		if (next < image_end)
 			next = image_end;
 		if (next < e->base + e->size &&
-		    e->base + e->size - next >= PAGE_SIZE) {
+		    e->base + e->size - next >= bytes) {
 			page = next;
-			next += PAGE_SIZE;
-			memset((void *)(uintptr_t)page, 0, PAGE_SIZE);
+			next += bytes;
+			memset((void *)(uintptr_t)page, 0, bytes);
 			return page;
 		}
 	}

@@ -20,4 +20,10 @@ void page_alloc_init(const struct pvisor_start_info *si);
  */
 uint64_t page_alloc(void);
 
+/*
+ * @n physically contiguous zeroed pages (for buffers larger than a page),
+ * or 0.  The rest of a memory-map entry too small for them is skipped.
+ */
+uint64_t page_alloc_contig(unsigned int n);
+
 #endif /* GUEST_PAGE_ALLOC_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memset, memcpy, memcmp and strlen, a byte at a time.  The Makefile builds
+ * memset, memcpy, memcmp, strlen, strcmp and strncmp, a byte at a time.  The Makefile builds
  * the kit with -fno-tree-loop-distribute-patterns, or GCC would turn these
  * loops back into calls to themselves.
  */
@@ -42,4 +42,18 @@ size_t strlen(const char *s)
 	while (*p)
 		p++;
 	return p - s;
+}
+
+int strcmp(const char *a, const char *b)
+{
+	for (; *a && *a == *b; a++, b++)
+		;
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+int strncmp(const char *a, const char *b, size_t n)
+{
+	for (; n && *a && *a == *b; n--, a++, b++)
+		;
+	return n ? (unsigned char)*a - (unsigned char)*b : 0;
 }
