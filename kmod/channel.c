@@ -885,6 +885,11 @@ long pvisor_hc_chan_setup(struct pvisor_vcpu *vcpu, u64 chan, u64 queue,
 	if (q->gpa) {
 		ret = -PVISOR_EBUSY;
 	} else {
+		struct pvisor_ring *ring = pvisor_vm_gpa_to_hva(vcpu->vm, gpa,
+								 NULL);
+
+		/* The first request rings the doorbell (1 - 1 < 1 - 0). */
+		WRITE_ONCE(ring->req_event, 1);
 		q->size = size;
 		q->vector = vector;
 		q->vcpu_id = vcpu->id;

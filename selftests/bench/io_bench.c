@@ -83,19 +83,15 @@ static int host_rw(const char *path, bool write, unsigned int mb,
 	return 0;
 }
 
-/* Run a command, its stdout into @out (NUL-terminated); its exit status. */
-static int run_capture(char *const argv[], char *out, size_t size)
+/* Start a command with its stdout on a pipe; *@fd reads it. */
+static pid_t spawn(char **argv, int *fd)
 {
-	size_t len = 0;
-	int pipefd[2], status;
-	ssize_t n;
+	int pipefd[2];
 	pid_t pid;
 
 	if (pipe(pipefd))
 		return -1;
 	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (!pid) {
 		dup2(pipefd[1], STDOUT_FILENO);
 		close(pipefd[0]);
@@ -104,14 +100,42 @@ static int run_capture(char *const argv[], char *out, size_t size)
 		_exit(127);
 	}
 	close(pipefd[1]);
-	while (len + 1 < size &&
-	       (n = read(pipefd[0], out + len, size - 1 - len)) > 0)
+	*fd = pipefd[0];
+	return pid;
+}
+
+/* Read what @fd has into @out (NUL-terminated); reap @pid: its status. */
+static int finish(pid_t pid, int fd, char *out, size_t size)
+{
+	size_t len = 0;
+	int status;
+	ssize_t n;
+
+	while (len + 1 < size && (n = read(fd, out + len, size - 1 - len)) > 0)
 		len += n;
 	out[len] = '\0';
-	close(pipefd[0]);
-	if (waitpid(pid, &status, 0) < 0)
+	close(fd);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* "pvisor run OPT VALUE GUESTS/ELF -- ARG1 ARG2" into @argv. */
+static void launcher_argv(char **argv, const char *opt, const char *value,
+			  const char *elf, const char *arg1, const char *arg2)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", guests, elf);
+	argv[0] = "pvisor";
+	argv[1] = "run";
+	argv[2] = (char *)opt;
+	argv[3] = (char *)value;
+	argv[4] = path;
+	argv[5] = "--";
+	argv[6] = (char *)arg1;
+	argv[7] = (char *)arg2;
+	argv[8] = NULL;
 }
 
 struct guest_io {
@@ -121,20 +145,18 @@ struct guest_io {
 static int guest_blk(const char *path, const char *op, unsigned int mb,
 		     struct guest_io *g)
 {
-	char elf[256], disk[256], size[16], out[4096];
-	char *argv[] = { "pvisor", "run", "--disk", disk, elf, "--", (char *)op,
-			 size, NULL };
+	char size[16], out[4096], fmt[128], *argv[9];
 	const char *line;
-	char fmt[128];
-	int rc;
+	int rc, fd;
+	pid_t pid;
 
-	snprintf(elf, sizeof(elf), "%s/blk_bench.elf", guests);
-	snprintf(disk, sizeof(disk), "%s", path);
 	snprintf(size, sizeof(size), "%u", mb);
-	rc = run_capture(argv, out, sizeof(out));
-	snprintf(fmt, sizeof(fmt),
-		 "blk_bench: %s %%llu bytes in %%llu ns, requests %%llu, doorbells %%llu, idles %%llu",
-		 op);
+	launcher_argv(argv, "--disk", path, "blk_bench.elf", op, size);
+	pid = spawn(argv, &fd);
+	rc = finish(pid, fd, out, sizeof(out));
+	snprintf(fmt, sizeof(fmt), "blk_bench: %s %s %s", op,
+		 "%llu bytes in %llu ns, requests %llu,",
+		 "doorbells %llu, idles %llu");
 	line = strstr(out, "blk_bench: ");
 	if (rc || !line ||
 	    sscanf(line, fmt, &g->bytes, &g->ns, &g->requests, &g->doorbells,
@@ -170,9 +192,11 @@ static int bench_block(unsigned int mb)
 		}
 		host = mib_per_s((uint64_t)mb << 20, host_ns);
 		guest = mib_per_s(g.bytes, g.ns);
-		printf("block %s, %u MiB in 64 KiB requests: host %.1f MiB/s, guest %.1f MiB/s, ratio %.2f\n",
+		printf("block %s, %u MiB in 64 KiB requests: host %.1f MiB/s, "
+		       "guest %.1f MiB/s, ratio %.2f\n",
 		       ops[i], mb, host, guest, host ? guest / host : 0);
-		printf("block %s exits: requests %llu, doorbells %llu, HLT wakeups %llu, exits/request %.3f\n",
+		printf("block %s exits: requests %llu, doorbells %llu, "
+		       "HLT wakeups %llu, exits/request %.3f\n",
 		       ops[i], g.requests, g.doorbells, g.idles,
 		       g.requests ? (double)(g.doorbells + g.idles) / g.requests : 0);
 	}
@@ -251,44 +275,29 @@ static int loopback(uint64_t bytes, uint64_t *got, uint64_t *ns)
 static int guest_net(uint64_t bytes, uint64_t *got, uint64_t *ns,
 		     char *out, size_t size)
 {
-	char elf[256], arg[128], path[64];
-	char *argv[] = { "pvisor", "run", "--net", "tap:" TAP, elf, "--",
-			 "ip=" GUEST_IP, arg, NULL };
-	int pipefd[2], rx = -1, i, status;
-	size_t len = 0;
-	ssize_t n;
+	char arg[128], path[64], *argv[9];
+	int rx = -1, i, fd, rc;
 	pid_t pid;
 
-	snprintf(elf, sizeof(elf), "%s/netdemo.elf", guests);
 	snprintf(arg, sizeof(arg), "bench=" HOST_IP ":%d,bytes=%llu", PORT,
 		 (unsigned long long)bytes);
-	if (pipe(pipefd))
+	launcher_argv(argv, "--net", "tap:" TAP, "netdemo.elf",
+		      "ip=" GUEST_IP, arg);
+	pid = spawn(argv, &fd);
+	if (pid < 0)
 		return -1;
-	pid = fork();
-	if (!pid) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
 	snprintf(path, sizeof(path), "/sys/class/net/%s", TAP);
 	for (i = 0; i < 100 && access(path, F_OK); i++)
 		usleep(100000);
-	if (system("ip addr add " HOST_IP "/24 dev " TAP " && ip link set " TAP " up") == 0)
+	if (!system("ip addr add " HOST_IP "/24 dev " TAP
+		    " && ip link set " TAP " up"))
 		rx = udp_socket(HOST_IP, PORT);
 	if (rx >= 0) {
 		udp_receive(rx, bytes, got, ns);
 		close(rx);
 	}
-	while (len + 1 < size && (n = read(pipefd[0], out + len,
-					    size - 1 - len)) > 0)
-		len += n;
-	out[len] = '\0';
-	close(pipefd[0]);
-	waitpid(pid, &status, 0);
-	return rx < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ? -1 : 0;
+	rc = finish(pid, fd, out, size);
+	return rx < 0 || rc ? -1 : 0;
 }
 
 static int bench_net(unsigned int mb)
@@ -312,7 +321,9 @@ static int bench_net(unsigned int mb)
 	}
 	lo = mib_per_s(lo_got, lo_ns);
 	guest = mib_per_s(g_got, g_ns);
-	printf("net, %u MiB of %d-byte UDP datagrams: loopback %.1f MiB/s (%llu%% arrived), guest to host %.1f MiB/s (%llu%% arrived), ratio %.2f\n",
+	printf("net, %u MiB of %d-byte UDP datagrams: loopback %.1f MiB/s "
+	       "(%llu%% arrived), guest to host %.1f MiB/s (%llu%% arrived), "
+	       "ratio %.2f\n",
 	       mb, DGRAM, lo, (unsigned long long)(lo_got * 100 / bytes),
 	       guest, (unsigned long long)(g_got * 100 / bytes),
 	       lo ? guest / lo : 0);
@@ -347,7 +358,8 @@ int main(int argc, char **argv)
 			guests = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: io_bench [--mb N] [--net-mb N] [--dir DIR] [--guests DIR]\n");
+			fprintf(stderr, "usage: io_bench [--mb N] [--net-mb N] "
+				"[--dir DIR] [--guests DIR]\n");
 			return 2;
 		}
 	}

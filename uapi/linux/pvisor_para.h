@@ -170,16 +170,17 @@ struct pvisor_chan_info {
  * req_prod; pvisor reads each request once, in order, and later writes
  * its response into ring[rsp_prod % size] (a slot whose request it has
  * already read) and advances rsp_prod.  Responses come in completion
- * order, not necessarily request order: @id says which request each
- * answers.  Indexes are free-running 32-bit counters.  The guest may have
- * at most @size requests without a response: req_prod - rsp_prod > size
- * is a malformed ring and kills the VM.
+ * order (for input buffers: filled in the order they were posted): @id
+ * says which request each answers.  Indexes are free-running 32-bit
+ * counters.  The guest writes a slot only after it consumed the response
+ * in it, so it has at most @size requests without a consumed response;
+ * req_prod - rsp_prod > size is a malformed ring and kills the VM.
  *
  * Notification suppression, in both directions:
  *  - the guest rings the doorbell (PVISOR_HC_CHAN_NOTIFY) after moving
  *    req_prod from old to new only if new - req_event < new - old
- *    (unsigned); pvisor sets req_event to one past the last request it
- *    has read before it waits, so a busy queue needs no doorbell;
+ *    (unsigned); pvisor sets req_event to 1 at setup, and to its next
+ *    request index + 1 before it waits, so a busy queue needs no doorbell;
  *  - pvisor raises the queue's vector after moving rsp_prod from old to
  *    new only if new - rsp_event < new - old; the guest sets rsp_event to
  *    one past the last response it has consumed before it waits.
