@@ -970,7 +970,8 @@ static void expect_enotty(struct __test_metadata *_metadata, int fd,
 TEST_F(vcpu, unknown_ioctls)
 {
 	static const struct bad_ioctl vm_bad[] = {
-		{ _IO(PVISORIO, 0x42), "next unused VM number" },
+		{ _IO(PVISORIO, 0x43), "next unused VM number" },
+		{ _IO(PVISORIO, 0x42), "CREATE_CHANNEL's number without its size and direction" },
 		{ _IO(PVISORIO, 0x7f), "last VM number" },
 		{ PVISOR_GET_API_VERSION, "system: GET_API_VERSION" },
 		{ PVISOR_CHECK_EXTENSION, "system: CHECK_EXTENSION" },
