@@ -36,7 +36,9 @@ static unsigned int buf_len, buf_size = sizeof(hc_buf);
 static struct {
 	bool out_up;		/* output goes through the channel */
 	bool in_up;		/* input buffers are posted */
+	bool has_in;		/* the channel has an input queue */
 	bool eof;
+	struct pvisor_chan_info info;
 	struct chan_queue out, in;
 	char *out_bufs;
 	unsigned int out_slot_size;
@@ -173,8 +175,9 @@ void console_init(void)
 	buf = cons.out_bufs;
 	buf_size = cons.out_slot_size;
 	cons.out_up = true;
-	if (info.nr_queues > 1)
-		console_input_init(&info);
+	/* Input is read only once the guest asks for it (console_getc). */
+	cons.has_in = info.nr_queues > 1;
+	cons.info = info;
 }
 
 bool console_has_channel(void)
@@ -202,6 +205,16 @@ int console_getc(void)
 {
 	struct pvisor_desc rsp;
 
+	/*
+	 * Buffers are posted at the first read, not at boot: until then the
+	 * launcher leaves its stdin alone (a guest that never reads its
+	 * console does not swallow the input of whatever runs it).
+	 */
+	if (!cons.in_up && cons.has_in && !cons.eof) {
+		console_input_init(&cons.info);
+		if (!cons.in_up)
+			cons.eof = true;
+	}
 	if (!cons.in_up || cons.eof)
 		return -1;
 	while (cons.in_slot < 0 || cons.in_pos == cons.in_len) {
