@@ -678,7 +678,7 @@ static int config_check(const struct pvisor_channel_config *c)
 	for (i = 0; i < ARRAY_SIZE(c->reserved); i++)
 		if (c->reserved[i])
 			return -EINVAL;
-	if (c->padding[0] || c->padding[1] || c->id)
+	if (c->padding[0] || c->padding[1])
 		return -EINVAL;
 	switch (c->type) {
 	case PVISOR_CHAN_BLOCK:
