@@ -146,9 +146,11 @@ bench:
 	@sed -n 's/^# \(BENCH .*\)/\1/p' $(BUILD)/lab/bench/tap >$(BUILD)/lab/bench/results.txt
 	@echo
 	@$(BENCH_PROG) report $(BUILD)/lab/bench/results.txt
+	@echo
+	@sed -n 's/^# \(block .*\|net.*\|netdemo: sent.*\)/\1/p' $(BUILD)/lab/bench/tap
 
 clean:
 	rm -rf $(BUILD) userspace/pvisor $(BOOT_OBJ) $(GUESTS) $(SELFTESTS) \
-		$(BENCH_PROG) $(BENCH_GUEST_OBJ)
+		$(BENCH_PROG) $(BENCH_GUEST_OBJ) $(BENCH_DIR)/io_bench
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
 		kmod/modules.order .*.cmd Module.symvers modules.order
