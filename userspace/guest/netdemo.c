@@ -14,10 +14,15 @@
  *	"netdemo: sent N bytes in T ns, doorbells D, idles I, frames F"
  *	(T from PVISOR_INFO_CLOCK_NS, D and I of both queues), exits 0.
  *
+ * With a disk (disk 0), every echo answered is also logged on it, one
+ * 512-byte sector per line from sector 0 on, and flushed: "netdemo: log on
+ * disk 0 (N bytes)" says so.
+ *
  * Status 1 when DEST_IP does not answer ARP, 2 on a bad command line or
  * without a net channel.  The UDP checksum is 0 (none), as IPv4 allows.
  */
 #include "args.h"
+#include "blk.h"
 #include "console.h"
 #include "irq.h"
 #include "kit.h"
@@ -38,6 +43,56 @@
 #define MAX_FRAME	(0xffff + ETH_HLEN)
 
 static struct net net;
+/* The log on disk 0, if there is one. */
+static struct blk disk;
+static bool has_disk;
+static uint64_t log_sector;
+static char log_line[512] __aligned(512);
+
+static char *put_dec(char *p, uint32_t v)
+{
+	char digits[10];
+	int n = 0;
+
+	do {
+		digits[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
+/* "echo reply to A.B.C.D seq S" in the next sector of the disk. */
+static void log_reply(uint32_t ip, unsigned int seq)
+{
+	char *p = log_line;
+	int i;
+
+	if (!has_disk || (log_sector + 1) * 512 > disk.capacity)
+		return;
+	memset(log_line, 0, sizeof(log_line));
+	p = put_str(p, "echo reply to ");
+	for (i = 3; i >= 0; i--) {
+		p = put_dec(p, (ip >> (8 * i)) & 0xff);
+		if (i)
+			*p++ = '.';
+	}
+	p = put_str(p, " seq ");
+	p = put_dec(p, seq);
+	*p = '\n';
+	if (blk_write(&disk, log_sector * 512, log_line, 512) ||
+	    blk_flush(&disk))
+		printf("netdemo: writing the log on disk 0 failed\n");
+	log_sector++;
+}
 static uint32_t my_ip;
 static uint8_t rx[MAX_FRAME], tx[MAX_FRAME];
 static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -203,6 +258,7 @@ static bool handle_ip(const uint8_t *f, unsigned int len)
 	printf("netdemo: echo reply to ");
 	print_ip(src);
 	printf(" seq %u\n", get16(icmp + 6));
+	log_reply(src, get16(icmp + 6));
 	return true;
 }
 
@@ -370,6 +426,11 @@ int main(const struct pvisor_start_info *si)
 	       net.mac[2], net.mac[3], net.mac[4], net.mac[5]);
 	if (opt.bench)
 		return bench(opt.port, opt.bytes);
+	if (!blk_open(&disk, 0) && !disk.read_only) {
+		has_disk = true;
+		printf("netdemo: log on disk 0 (%llu bytes)\n",
+		       (unsigned long long)disk.capacity);
+	}
 
 	while (!opt.count || replies < opt.replies) {
 		len = net_recv(&net, rx, sizeof(rx));
