@@ -37,6 +37,7 @@
 #define PVISOR_SET_MEMORY_REGION _IOW(PVISORIO, 0x40, struct pvisor_memory_region)
 #define PVISOR_CREATE_VCPU	_IO(PVISORIO, 0x41)
 #define PVISOR_CREATE_CHANNEL	_IOWR(PVISORIO, 0x42, struct pvisor_channel_config)
+#define PVISOR_GET_VM_STATS	_IOR(PVISORIO, 0x43, struct pvisor_vm_stats)
 
 /* vCPU ioctls. */
 #define PVISOR_RUN		_IO(PVISORIO, 0x80)
@@ -48,6 +49,8 @@
 /* ioctls on a channel fd, 0xc0-0xff */
 #define PVISOR_CHANNEL_SERVE	_IO(PVISORIO, 0xc0)
 #define PVISOR_CHANNEL_GET_STATS _IOR(PVISORIO, 0xc1, struct pvisor_channel_stats)
+#define PVISOR_CHANNEL_SET_LIMITS _IOW(PVISORIO, 0xc2, struct pvisor_channel_limits)
+#define PVISOR_CHANNEL_GET_LIMITS _IOR(PVISORIO, 0xc3, struct pvisor_channel_limits)
 
 /* Capabilities for PVISOR_CHECK_EXTENSION; 0 is never a capability. */
 #define PVISOR_CAP_VMX_INFO	1
@@ -55,6 +58,7 @@
 #define PVISOR_CAP_NR_MEMSLOTS	3	/* returns the number of memory slots */
 #define PVISOR_CAP_MAX_VCPUS	4	/* returns the vCPUs a VM may have */
 #define PVISOR_CAP_CHANNELS	5	/* returns the channels a VM may have */
+#define PVISOR_CAP_LIMITS	6	/* channel token buckets, VM statistics */
 
 /* pvisor_vmx_info.features */
 #define PVISOR_VMX_FEAT_TRUE_CTLS	0x01
@@ -165,7 +169,50 @@ struct pvisor_channel_stats {
 	__u64 doorbells;	/* PVISOR_HC_CHAN_NOTIFY calls */
 	__u64 interrupts;	/* completion interrupts raised */
 	__u64 dropped;		/* net: frames that did not fit a buffer */
-	__u64 reserved[7];
+	__u64 throttled_ns[2];	/* time a queue waited for its buckets */
+	__u32 type;		/* PVISOR_CHAN_* */
+	__u32 id;		/* the channel's number */
+	__u64 reserved[4];
+};
+
+/*
+ * A token bucket (Documentation/api.rst, "PVISOR_CHANNEL_SET_LIMITS"):
+ * @size tokens (bytes or requests) that refill from empty in @refill_ns,
+ * so the rate is size / refill_ns; @one_time_burst tokens more, spent
+ * first and never refilled.  @size 0 means no limit.  A bucket starts
+ * full (plus its burst) whenever its limits are set.
+ */
+struct pvisor_bucket {
+	__u64 size;
+	__u64 one_time_burst;
+	__u64 refill_ns;
+};
+
+/*
+ * PVISOR_CHANNEL_SET_LIMITS: index 0 is queue 0 (a disk's requests, a
+ * net channel's transmit), index 1 is queue 1 (a net channel's receive).
+ * A console takes no limits.
+ */
+struct pvisor_channel_limits {
+	__u32 flags;		/* none defined yet: 0 */
+	__u32 padding;		/* zero */
+	struct pvisor_bucket bytes[2];
+	struct pvisor_bucket ops[2];
+	__u64 reserved[4];	/* zero */
+};
+
+/* PVISOR_GET_VM_STATS: the VM's counters and each channel's. */
+#define PVISOR_STATS_CHANNELS	16
+
+struct pvisor_vm_stats {
+	__u32 nr_vcpus;
+	__u32 nr_channels;	/* valid entries of channels[] */
+	__u64 mem_bytes;	/* guest memory in all slots */
+	__u64 exits;		/* VM exits of all vCPUs */
+	__u64 halts;		/* HLTs that slept */
+	__u64 irqs;		/* interrupts injected */
+	__u64 reserved[11];
+	struct pvisor_channel_stats channels[PVISOR_STATS_CHANNELS];
 };
 
 /* struct pvisor_run.exit_reason */
