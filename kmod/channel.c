@@ -43,6 +43,7 @@
 #include <linux/pvisor_para.h>
 
 #include "pvisor.h"
+#include "throttle.h"
 
 #define ETH_HLEN_MIN	14
 #define NET_MTU		1500
@@ -56,6 +57,7 @@
 #define WORK_QUEUE0	0	/* doorbell or setup of queue 0 */
 #define WORK_QUEUE1	1
 #define WORK_INPUT	2	/* the input file became readable */
+#define WORK_LIMITS	3	/* the limits changed */
 
 struct pvisor_queue {
 	/* Set once by the setup hypercall; gpa is published last. */
@@ -70,6 +72,10 @@ struct pvisor_queue {
 	/* Requests read and not yet answered (input buffers), in order. */
 	struct pvisor_desc held[PVISOR_RING_MAX];
 	u32 held_head, nr_held;
+	/* A request read from the ring that waits for its tokens. */
+	bool stalled;
+	struct pvisor_desc stall;
+	u64 throttled_since;	/* when the queue started waiting, or 0 */
 };
 
 struct pvisor_pollent {
@@ -89,7 +95,7 @@ struct pvisor_channel {
 	bool in_eof;		/* console input has ended */
 	u64 capacity;		/* block: bytes */
 	u8 mac[6];
-	spinlock_t lock;	/* queue setup */
+	spinlock_t lock;	/* queue setup, and the buckets below */
 	struct pvisor_queue q[2];
 	unsigned long work;	/* WORK_* */
 	unsigned long serving;	/* bit 0: a thread is in SERVE */
@@ -98,6 +104,11 @@ struct pvisor_channel {
 	struct pvisor_pollent poll[CHAN_POLL_MAX];
 	int nr_poll;
 	void *bounce;		/* net receive: one whole frame */
+	/* Rate limits per queue (throttle.c); @limited: any is set. */
+	bool limited;
+	struct pvisor_channel_limits limits;
+	struct pvisor_tbucket tb_bytes[2], tb_ops[2];
+	u64 wait_ns;		/* the shortest wait of a throttled queue */
 	spinlock_t stats_lock;
 	struct pvisor_channel_stats stats;
 };
@@ -398,6 +409,62 @@ static void notify_guest(struct pvisor_channel *ch, struct pvisor_ring *ring,
 	}
 }
 
+/*
+ * May queue @qi spend @bytes and one request now?  If so they are taken;
+ * if not, ch->wait_ns says when to try again.  Keeps the throttled time.
+ */
+static bool admit(struct pvisor_channel *ch, int qi, u64 bytes, bool take)
+{
+	struct pvisor_queue *q = &ch->q[qi];
+	u64 now, wait;
+
+	if (!READ_ONCE(ch->limited) && !q->throttled_since)
+		return true;
+	now = ktime_get_ns();
+	spin_lock(&ch->lock);
+	wait = max(pvisor_tb_wait_ns(&ch->tb_bytes[qi], bytes, now),
+		   pvisor_tb_wait_ns(&ch->tb_ops[qi], 1, now));
+	if (!wait && take) {
+		pvisor_tb_take(&ch->tb_bytes[qi], bytes);
+		pvisor_tb_take(&ch->tb_ops[qi], 1);
+	}
+	spin_unlock(&ch->lock);
+	if (wait) {
+		if (!q->throttled_since)
+			q->throttled_since = now;
+		if (!ch->wait_ns || wait < ch->wait_ns)
+			ch->wait_ns = wait;
+		return false;
+	}
+	if (q->throttled_since) {
+		spin_lock(&ch->stats_lock);
+		ch->stats.throttled_ns[qi] += now - q->throttled_since;
+		spin_unlock(&ch->stats_lock);
+		q->throttled_since = 0;
+	}
+	return true;
+}
+
+/* A received frame of @bytes passed admit() without taking: take now. */
+static void charge(struct pvisor_channel *ch, int qi, u64 bytes)
+{
+	if (!READ_ONCE(ch->limited))
+		return;
+	spin_lock(&ch->lock);
+	pvisor_tb_take(&ch->tb_bytes[qi], bytes);
+	pvisor_tb_take(&ch->tb_ops[qi], 1);
+	spin_unlock(&ch->lock);
+}
+
+/* Bytes a request costs: its buffer (a bad length is dealt with later). */
+static u64 request_bytes(const struct pvisor_desc *d)
+{
+	if ((d->op == PVISOR_OP_READ || d->op == PVISOR_OP_WRITE) &&
+	    d->len <= PVISOR_CHAN_BUF_MAX)
+		return d->len;
+	return 0;
+}
+
 static bool is_input_queue(struct pvisor_channel *ch, int qi)
 {
 	return qi == 1 && ch->type != PVISOR_CHAN_BLOCK;
@@ -452,11 +519,16 @@ static int serve_input(struct pvisor_channel *ch, struct pvisor_ring *ring,
 		ssize_t n = 0;
 		int nr;
 
+		/* Receive limits: a frame is charged once it is read. */
+		if (!ch->in_eof && !admit(ch, 1, 1, false))
+			break;
 		if (!ch->in_eof) {
 			nr = guest_bvec(ch->vm, d->addr, d->len, bv);
 			if (nr < 0)
 				return -EFAULT;
 			n = input_fill(ch, d, bv, nr);
+			if (n > 0)
+				charge(ch, 1, n);
 			if (n == -EAGAIN)
 				break;
 			if (n == -EMSGSIZE)	/* counted, dropped */
@@ -499,14 +571,32 @@ static int serve_queue(struct pvisor_channel *ch, int qi, struct bio_vec *bv)
 		smp_rmb();
 		if ((u32)(prod - q->rsp_prod) > q->size)
 			return -EFAULT;
-		while (q->req_cons != prod) {
+		while (q->stalled || q->req_cons != prod) {
 			struct pvisor_desc d;
 
-			memcpy(&d, &ring->ring[q->req_cons & (q->size - 1)],
-			       sizeof(d));
-			/* Only the copy is used from here on. */
-			barrier();
-			q->req_cons++;
+			if (q->stalled) {
+				d = q->stall;
+			} else {
+				memcpy(&d,
+				       &ring->ring[q->req_cons & (q->size - 1)],
+				       sizeof(d));
+				/* Only the copy is used from here on. */
+				barrier();
+				q->req_cons++;
+			}
+			/*
+			 * Out of tokens: keep the request and stop taking
+			 * more, without asking for doorbells; the serving
+			 * thread comes back when the buckets have refilled.
+			 */
+			q->stalled = false;
+			if (!is_input_queue(ch, qi) &&
+			    !admit(ch, qi, request_bytes(&d), true)) {
+				q->stall = d;
+				q->stalled = true;
+				notify_guest(ch, ring, q);
+				return done;
+			}
 			ret = serve_request(ch, qi, &d, bv);
 			if (ret == REQ_KILL)
 				return -EFAULT;
@@ -588,6 +678,7 @@ static long channel_serve(struct pvisor_channel *ch)
 			break;
 		}
 		xchg(&ch->work, 0);
+		ch->wait_ns = 0;
 		down_read(&vm->slots_lock);
 		done = serve_pass(ch, bv);
 		up_read(&vm->slots_lock);
@@ -600,7 +691,13 @@ static long channel_serve(struct pvisor_channel *ch)
 			cond_resched();
 			continue;
 		}
-		wait_event_interruptible(ch->wq, serve_should_wake(ch));
+		if (ch->wait_ns)	/* throttled: until the buckets refill */
+			wait_event_interruptible_hrtimeout(ch->wq,
+							   serve_should_wake(ch),
+							   ns_to_ktime(ch->wait_ns));
+		else
+			wait_event_interruptible(ch->wq,
+						 serve_should_wake(ch));
 	}
 	kfree(bv);
 out:
@@ -608,14 +705,94 @@ out:
 	return ret;
 }
 
+/* The channel's counters, with the time its queues are waiting now. */
+void pvisor_channel_fill_stats(struct pvisor_channel *ch,
+			       struct pvisor_channel_stats *st)
+{
+	u64 now = ktime_get_ns();
+	int i;
+
+	spin_lock(&ch->stats_lock);
+	*st = ch->stats;
+	spin_unlock(&ch->stats_lock);
+	for (i = 0; i < 2; i++) {
+		u64 since = READ_ONCE(ch->q[i].throttled_since);
+
+		if (since && now > since)
+			st->throttled_ns[i] += now - since;
+	}
+	st->type = ch->type;
+	st->id = ch->id;
+}
+
 static long channel_get_stats(struct pvisor_channel *ch, void __user *argp)
 {
 	struct pvisor_channel_stats st;
 
-	spin_lock(&ch->stats_lock);
-	st = ch->stats;
-	spin_unlock(&ch->stats_lock);
+	pvisor_channel_fill_stats(ch, &st);
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static int limits_check(struct pvisor_channel *ch,
+			const struct pvisor_channel_limits *l)
+{
+	int i;
+
+	if (l->flags || l->padding)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(l->reserved); i++)
+		if (l->reserved[i])
+			return -EINVAL;
+	for (i = 0; i < 2; i++) {
+		bool set = l->bytes[i].size || l->ops[i].size;
+
+		if (pvisor_tb_check(&l->bytes[i]) || pvisor_tb_check(&l->ops[i]))
+			return -EINVAL;
+		/* A console has no limits; a disk has one queue. */
+		if (set && (ch->type == PVISOR_CHAN_CONSOLE ||
+			    (ch->type == PVISOR_CHAN_BLOCK && i == 1)))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * PVISOR_CHANNEL_SET_LIMITS: new buckets, full.  The serving thread is
+ * woken, so that a raised limit applies to the request waiting now.
+ */
+static long channel_set_limits(struct pvisor_channel *ch, void __user *argp)
+{
+	struct pvisor_channel_limits l;
+	u64 now = ktime_get_ns();
+	bool limited = false;
+	int i, ret;
+
+	if (copy_from_user(&l, argp, sizeof(l)))
+		return -EFAULT;
+	ret = limits_check(ch, &l);
+	if (ret)
+		return ret;
+	spin_lock(&ch->lock);
+	ch->limits = l;
+	for (i = 0; i < 2; i++) {
+		pvisor_tb_set(&ch->tb_bytes[i], &l.bytes[i], now);
+		pvisor_tb_set(&ch->tb_ops[i], &l.ops[i], now);
+		limited |= l.bytes[i].size || l.ops[i].size;
+	}
+	WRITE_ONCE(ch->limited, limited);
+	spin_unlock(&ch->lock);
+	chan_wake(ch, WORK_LIMITS);
+	return 0;
+}
+
+static long channel_get_limits(struct pvisor_channel *ch, void __user *argp)
+{
+	struct pvisor_channel_limits l;
+
+	spin_lock(&ch->lock);
+	l = ch->limits;
+	spin_unlock(&ch->lock);
+	return copy_to_user(argp, &l, sizeof(l)) ? -EFAULT : 0;
 }
 
 static long pvisor_channel_ioctl(struct file *filp, unsigned int cmd,
@@ -632,6 +809,10 @@ static long pvisor_channel_ioctl(struct file *filp, unsigned int cmd,
 		return channel_serve(ch);
 	case PVISOR_CHANNEL_GET_STATS:
 		return channel_get_stats(ch, (void __user *)arg);
+	case PVISOR_CHANNEL_SET_LIMITS:
+		return channel_set_limits(ch, (void __user *)arg);
+	case PVISOR_CHANNEL_GET_LIMITS:
+		return channel_get_limits(ch, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -34,6 +34,8 @@ static long check_extension(unsigned long cap)
 		return PVISOR_MAX_VCPUS;
 	case PVISOR_CAP_CHANNELS:
 		return PVISOR_MAX_CHANNELS;
+	case PVISOR_CAP_LIMITS:
+		return 1;
 	default:
 		return 0;
 	}

@@ -172,6 +172,9 @@ struct pvisor_vcpu {
 	bool host_fs_base_written;
 	u16 host_ds, host_es, host_fs, host_gs;
 
+	/* Statistics (PVISOR_GET_VM_STATS); written by this vCPU only. */
+	u64 stat_exits, stat_halts, stat_irqs;
+
 	/* VM exit being handled. */
 	u32 exit_reason;
 	unsigned long exit_qual;
@@ -226,6 +229,8 @@ static inline bool pvisor_irq_pending(struct pvisor_vcpu *vcpu)
 /* channel.c */
 int pvisor_channel_create(struct pvisor_vm *vm, void __user *argp);
 void pvisor_channels_wake_all(struct pvisor_vm *vm);
+void pvisor_channel_fill_stats(struct pvisor_channel *ch,
+			       struct pvisor_channel_stats *st);
 long pvisor_hc_chan_info(struct pvisor_vcpu *vcpu, u64 chan, u64 gpa);
 long pvisor_hc_chan_setup(struct pvisor_vcpu *vcpu, u64 chan, u64 queue,
 			  u64 gpa, u64 size, u64 vector);

@@ -236,6 +236,42 @@ static int vm_create_vcpu(struct pvisor_vm *vm, unsigned long id)
 	return ret;
 }
 
+/* PVISOR_GET_VM_STATS: the VM's counters, and each channel's by id. */
+static int vm_get_stats(struct pvisor_vm *vm, void __user *argp)
+{
+	struct pvisor_vm_stats *st;
+	int i, ret = 0;
+
+	BUILD_BUG_ON(PVISOR_STATS_CHANNELS < PVISOR_MAX_CHANNELS);
+	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	if (!st)
+		return -ENOMEM;
+	down_read(&vm->slots_lock);
+	st->mem_bytes = pvisor_vm_mem_size(vm);
+	up_read(&vm->slots_lock);
+	/* vm->lock keeps vCPUs and channels from going away meanwhile. */
+	mutex_lock(&vm->lock);
+	for (i = 0; i < PVISOR_MAX_VCPUS; i++) {
+		struct pvisor_vcpu *vcpu = vm->vcpus[i];
+
+		if (!vcpu)
+			continue;
+		st->nr_vcpus++;
+		st->exits += READ_ONCE(vcpu->stat_exits);
+		st->halts += READ_ONCE(vcpu->stat_halts);
+		st->irqs += READ_ONCE(vcpu->stat_irqs);
+	}
+	for (i = 0; i < PVISOR_MAX_CHANNELS; i++)
+		if (vm->channels[i])
+			pvisor_channel_fill_stats(vm->channels[i],
+						  &st->channels[st->nr_channels++]);
+	mutex_unlock(&vm->lock);
+	if (copy_to_user(argp, st, sizeof(*st)))
+		ret = -EFAULT;
+	kfree(st);
+	return ret;
+}
+
 static long pvisor_vm_ioctl(struct file *filp, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -253,6 +289,8 @@ static long pvisor_vm_ioctl(struct file *filp, unsigned int cmd,
 		return vm_create_vcpu(vm, arg);
 	case PVISOR_CREATE_CHANNEL:
 		return pvisor_channel_create(vm, (void __user *)arg);
+	case PVISOR_GET_VM_STATS:
+		return vm_get_stats(vm, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -584,6 +584,7 @@ static void queue_interrupt(struct pvisor_vcpu *vcpu)
 		return;
 	e->pending = true;
 	e->vector = vector;
+	vcpu->stat_irqs++;
 	e->type = INTR_TYPE_EXT_INTR >> 8;
 	e->has_error = false;
 	e->insn_len = 0;

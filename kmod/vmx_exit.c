@@ -160,6 +160,7 @@ static int handle_hlt(struct pvisor_vcpu *vcpu)
 	/* An interrupt the guest can take now ends the halt at once. */
 	if (vcpu->halt_if && pvisor_irq_pending(vcpu))
 		return PVISOR_RESUME;
+	vcpu->stat_halts++;
 	return PVISOR_HALT;
 }
 
@@ -388,6 +389,7 @@ int pvisor_vmx_handle_exit(struct pvisor_vcpu *vcpu)
 	u32 reason = vcpu->exit_reason;
 	int ret;
 
+	vcpu->stat_exits++;
 	if (reason == PVISOR_EXIT_VMFAIL ||
 	    (reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
 		ret = handle_entry_failure(vcpu);

@@ -93,6 +93,7 @@ static void log_reply(uint32_t ip, unsigned int seq)
 		printf("netdemo: writing the log on disk 0 failed\n");
 	log_sector++;
 }
+
 static uint32_t my_ip;
 static uint8_t rx[MAX_FRAME], tx[MAX_FRAME];
 static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
