@@ -1544,6 +1544,124 @@ TEST_F_TIMEOUT(chan, block_write_read_verify, 180)
 }
 
 /*
+ * Token buckets (PVISOR_CHANNEL_SET_LIMITS).  The guest writes the whole
+ * disk in 64 KiB requests, all in flight, and times it on the host's
+ * clock; under a bucket of LIMIT_BUCKET bytes refilled in LIMIT_REFILL,
+ * which starts full, that takes (DISK_SIZE - LIMIT_BUCKET) / rate.
+ */
+#define LIMIT_BUCKET	(128 * 1024ULL)
+#define LIMIT_REFILL	(250 * MS)	/* 512 KiB/s */
+
+enum { L_START, L_END };
+
+static void guest_block_timed(void)
+{
+	struct guest_queue q;
+
+	guest_start();
+	GUEST_QUEUE_SETUP(&q, 0, 0, PVISOR_RING_MAX);
+	pattern_fill((void *)DISK_BUF, DISK_SIZE, guest_params.seed, 0);
+	guest_seen[L_START] = guest_clock();
+	guest_block_batch(&q, PVISOR_OP_WRITE);
+	guest_seen[L_END] = guest_clock();
+	guest_shutdown(0);
+}
+
+static void set_limits(struct __test_metadata *_metadata, int fd,
+		       const struct pvisor_channel_limits *l, int err,
+		       const char *what)
+{
+	int r = ioctl(fd, PVISOR_CHANNEL_SET_LIMITS, l);
+
+	if (!err) {
+		EXPECT_EQ(0, r) TH_LOG("SET_LIMITS %s: %s", what,
+				       strerror(errno));
+		return;
+	}
+	EXPECT_EQ(-1, r) TH_LOG("SET_LIMITS %s was accepted", what);
+	EXPECT_EQ(err, errno) TH_LOG("SET_LIMITS %s: %s, expected %s", what,
+				     strerror(errno), strerror(err));
+}
+
+TEST_F_TIMEOUT(chan, block_rate_limit, 180)
+{
+	struct chan_env *e = &self->e;
+	struct pvisor_channel_limits l, got;
+	struct pvisor_channel_stats st;
+	uint64_t *seen, expect_ns, took;
+	int disk, cons_fd[2];
+
+	RETURN_IF_SKIPPED();
+	if (ioctl(e->t.vm.sys_fd, PVISOR_CHECK_EXTENSION, PVISOR_CAP_LIMITS) <= 0)
+		SKIP(return, "no PVISOR_CAP_LIMITS");
+	chan_vm_start(_metadata, e, guest_block_timed);
+	PARAMS(e)->seed = 0x5eed0100;
+	disk = disk_create(_metadata, e, DISK_SIZE + DISK_TAIL, 0);
+	chan_add(_metadata, e, PVISOR_CHAN_BLOCK, 0, disk, -1);
+	env_pipe(_metadata, e, cons_fd);
+	chan_add(_metadata, e, PVISOR_CHAN_CONSOLE, 0, cons_fd[1], -1);
+
+	/* What SET_LIMITS refuses. */
+	memset(&l, 0, sizeof(l));
+	l.flags = 1;
+	set_limits(_metadata, e->chan_fd[0], &l, EINVAL, "with flags 1");
+	memset(&l, 0, sizeof(l));
+	l.reserved[3] = 1;
+	set_limits(_metadata, e->chan_fd[0], &l, EINVAL, "with a reserved word");
+	memset(&l, 0, sizeof(l));
+	l.bytes[0].size = 4096;
+	set_limits(_metadata, e->chan_fd[0], &l, EINVAL, "with no refill time");
+	memset(&l, 0, sizeof(l));
+	l.ops[0].refill_ns = MS;
+	set_limits(_metadata, e->chan_fd[0], &l, EINVAL, "of a refill without a size");
+	memset(&l, 0, sizeof(l));
+	l.bytes[0].size = 1ULL << 51;
+	l.bytes[0].refill_ns = MS;
+	set_limits(_metadata, e->chan_fd[0], &l, EINVAL, "of a 2^51-byte bucket");
+	memset(&l, 0, sizeof(l));
+	l.bytes[1].size = 4096;
+	l.bytes[1].refill_ns = MS;
+	set_limits(_metadata, e->chan_fd[0], &l, EINVAL, "on a disk's queue 1");
+	memset(&l, 0, sizeof(l));
+	l.ops[0].size = 10;
+	l.ops[0].refill_ns = MS;
+	set_limits(_metadata, e->chan_fd[1], &l, EINVAL, "on a console");
+
+	/* The limits: bytes only, full at the start. */
+	memset(&l, 0, sizeof(l));
+	l.bytes[0].size = LIMIT_BUCKET;
+	l.bytes[0].refill_ns = LIMIT_REFILL;
+	l.ops[0].size = 1000;		/* 1000 requests a second: no limit */
+	l.ops[0].refill_ns = 1000 * MS;
+	set_limits(_metadata, e->chan_fd[0], &l, 0, "of 512 KiB/s");
+	memset(&got, 0xff, sizeof(got));
+	IOCTL_OK(e->chan_fd[0], PVISOR_CHANNEL_GET_LIMITS, &got);
+	EXPECT_EQ(0, memcmp(&l, &got, sizeof(l)))
+		TH_LOG("GET_LIMITS does not return what SET_LIMITS set");
+
+	chan_serve(_metadata, e, 0);
+	ASSERT_EQ(0, VM_RUN_TO_SHUTDOWN(&e->t));
+	seen = *GUEST_VAR(&e->t, guest_seen);
+	took = seen[L_END] - seen[L_START];
+	expect_ns = (DISK_SIZE - LIMIT_BUCKET) * LIMIT_REFILL / LIMIT_BUCKET;
+	TH_LOG("1 MiB at 512 KiB/s with a 128 KiB bucket: %llu ms, expected %llu ms",
+	       (unsigned long long)(took / MS),
+	       (unsigned long long)(expect_ns / MS));
+	EXPECT_GE(took, expect_ns * 9 / 10);
+	EXPECT_LE(took, expect_ns * 11 / 10);
+
+	chan_stats(_metadata, e, 0, &st);
+	EXPECT_EQ(PVISOR_CHAN_BLOCK, st.type);
+	EXPECT_EQ(0, st.id);
+	EXPECT_GE(st.throttled_ns[0], expect_ns * 8 / 10)
+		TH_LOG("throttled_ns[0] %llu ms",
+		       (unsigned long long)(st.throttled_ns[0] / MS));
+	EXPECT_EQ(0, st.throttled_ns[1]);
+	serve_stop_expect_eintr(_metadata, &e->srv[0], "block");
+	expect_disk_file(_metadata, disk, 0x5eed0100, false);
+}
+
+/*
  * Notification suppression, on two console channels.  Channel 0's pipe
  * is full when the guest starts, so that pvisor is stuck in its first
  * write while the guest publishes 64 requests one at a time: pvisor has
