@@ -66,7 +66,8 @@ GUEST_DEPS := $(GUEST_KIT) $(wildcard $(GUEST_DIR)/*.h) $(GUEST_DIR)/guest.ld \
 GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf \
 	$(GUEST_DIR)/pt_check.elf $(GUEST_DIR)/echo.elf \
 	$(GUEST_DIR)/disk_check.elf $(GUEST_DIR)/blk_bench.elf \
-	$(GUEST_DIR)/smp_count.elf $(GUEST_DIR)/netdemo.elf
+	$(GUEST_DIR)/smp_count.elf $(GUEST_DIR)/netdemo.elf \
+	$(GUEST_DIR)/spin.elf
 
 .PHONY: all module userspace guests selftests bench-prog lab-stage lint check \
 	demo bench clean
