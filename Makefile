@@ -66,7 +66,8 @@ GUEST_DEPS := $(GUEST_KIT) $(wildcard $(GUEST_DIR)/*.h) $(GUEST_DIR)/guest.ld \
 GUESTS := $(GUEST_DIR)/hello.elf $(GUEST_DIR)/exit_status.elf \
 	$(GUEST_DIR)/pt_check.elf $(GUEST_DIR)/echo.elf \
 	$(GUEST_DIR)/disk_check.elf $(GUEST_DIR)/blk_bench.elf \
-	$(GUEST_DIR)/smp_count.elf $(GUEST_DIR)/netdemo.elf
+	$(GUEST_DIR)/smp_count.elf $(GUEST_DIR)/netdemo.elf \
+	$(GUEST_DIR)/spin.elf
 
 .PHONY: all module userspace guests selftests bench-prog lab-stage lint check \
 	demo bench clean
@@ -96,7 +97,13 @@ guests: $(GUESTS)
 $(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.c $(GUEST_DEPS)
 	$(CC) $(GUEST_CFLAGS) -o $@ $< $(GUEST_KIT) $(GUEST_LDFLAGS)
 
-selftests: $(SELFTESTS)
+# The lab's shell checks use it for the host's clock and a UDP receiver.
+LABTOOL := userspace/tools/labtool
+
+selftests: $(SELFTESTS) $(LABTOOL)
+
+$(LABTOOL): $(LABTOOL).c
+	$(CC) $(USER_CFLAGS) -D_GNU_SOURCE -o $@ $< $(USER_LDFLAGS)
 
 # kselftest's harness comes from Debian's linux-source-6.1.
 $(KSFT)/kselftest_harness.h:
@@ -151,6 +158,6 @@ bench:
 
 clean:
 	rm -rf $(BUILD) userspace/pvisor $(BOOT_OBJ) $(GUESTS) $(SELFTESTS) \
-		$(BENCH_PROG) $(BENCH_GUEST_OBJ) $(BENCH_DIR)/io_bench
+		$(BENCH_PROG) $(BENCH_GUEST_OBJ) $(BENCH_DIR)/io_bench $(LABTOOL)
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
 		kmod/modules.order .*.cmd Module.symvers modules.order

@@ -6,10 +6,15 @@
  * (HLT until a completion interrupt).
  *
  *   pvisor run --disk FILE blk_bench.elf -- read|write SIZE_MB [depth=D]
+ *	[trace=N]
  *
  * prints "blk_bench: <op> B bytes in T ns, requests R, doorbells D,
- * idles I, exits/request X.XX", T from PVISOR_INFO_CLOCK_NS.  Status 0,
- * 1 on an I/O error, 2 on a bad command line or without a disk.
+ * idles I, exits/request X.XX", T from PVISOR_INFO_CLOCK_NS.  With
+ * trace=N it also prints "blk_bench: t=NS bytes=B" each time another N
+ * requests have completed (NS the clock when they were reaped, B the
+ * bytes completed so far), so that the host can see on the same clock
+ * when a limit changed while it ran took effect.  Status 0, 1 on an I/O
+ * error, 2 on a bad command line or without a disk.
  */
 #include "args.h"
 #include "blk.h"
@@ -28,7 +33,7 @@ static uint32_t buf_len[PVISOR_RING_MAX];
 
 static int bad_command_line(void)
 {
-	printf("blk_bench: usage: read|write SIZE_MB [depth=D], D from 1 to %u\n",
+	printf("blk_bench: usage: read|write SIZE_MB [depth=D] [trace=N], D from 1 to %u\n",
 	       PVISOR_RING_MAX);
 	return 2;
 }
@@ -37,7 +42,7 @@ int main(const struct pvisor_start_info *si)
 {
 	uint64_t size_mb, depth = DEFAULT_DEPTH, total, submitted = 0;
 	uint64_t completed = 0, pos = 0, span, requests = 0, start, ns;
-	uint64_t exits100, doorbells, idles;
+	uint64_t exits100, doorbells, idles, trace = 0, reaped = 0;
 	unsigned int free_bufs[PVISOR_RING_MAX], nr_free = 0, i;
 	uint32_t req = REQ_SIZE, len;
 	struct blk_completion c;
@@ -57,8 +62,14 @@ int main(const struct pvisor_start_info *si)
 		return bad_command_line();
 	for (i = 2; i < (unsigned int)argc; i++) {
 		v = arg_value(argv[i], "depth");
-		if (!v || parse_u64(v, &depth) || !depth ||
-		    depth > PVISOR_RING_MAX)
+		if (v) {
+			if (parse_u64(v, &depth) || !depth ||
+			    depth > PVISOR_RING_MAX)
+				return bad_command_line();
+			continue;
+		}
+		v = arg_value(argv[i], "trace");
+		if (!v || parse_u64(v, &trace) || !trace)
 			return bad_command_line();
 	}
 
@@ -118,6 +129,9 @@ int main(const struct pvisor_start_info *si)
 			}
 			completed += buf_len[c.cookie];
 			free_bufs[nr_free++] = c.cookie;
+			if (trace && ++reaped % trace == 0)
+				printf("blk_bench: t=%lu bytes=%lu\n",
+				       clock_ns(), completed);
 		}
 	}
 	ns = clock_ns() - start;
