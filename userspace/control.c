@@ -67,6 +67,26 @@ static int connect_to(const char *name)
 	return fd;
 }
 
+/* mkdir -p: a minimal initramfs may lack even /run. */
+static int mkdir_p(const char *dir)
+{
+	char path[PATH_MAX], *p;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(path, 0755) && errno != EEXIST ? -1 : 0;
+}
+
 int pvisor_control_bind(struct pvisor_control *ctl, const char *name)
 {
 	const char *dir = pvisor_control_dir();
@@ -79,7 +99,7 @@ int pvisor_control_bind(struct pvisor_control *ctl, const char *name)
 	ctl->name = name;
 	if (socket_path(name, &sa))
 		return -1;
-	if (mkdir(dir, 0755) && errno != EEXIST) {
+	if (mkdir_p(dir)) {
 		fprintf(stderr, "pvisor: control socket: mkdir %s: %s\n", dir,
 			strerror(errno));
 		return -1;
