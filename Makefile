@@ -84,9 +84,12 @@ module:
 userspace: userspace/pvisor
 
 # The launcher: commands and vCPU threads, channels and their I/O threads.
-LAUNCHER_SRC := userspace/pvisor.c userspace/channels.c
+LAUNCHER_SRC := userspace/pvisor.c userspace/channels.c userspace/cgroup.c \
+	userspace/control.c userspace/resources.c
+LAUNCHER_HDR := userspace/channels.h userspace/cgroup.h userspace/control.h \
+	userspace/resources.h
 
-userspace/pvisor: $(LAUNCHER_SRC) userspace/channels.h $(BOOT_OBJ) $(BOOT_DEPS)
+userspace/pvisor: $(LAUNCHER_SRC) $(LAUNCHER_HDR) $(BOOT_OBJ) $(BOOT_DEPS)
 	$(CC) $(USER_CFLAGS) -D_GNU_SOURCE -o $@ $(LAUNCHER_SRC) $(BOOT_OBJ) $(USER_LDFLAGS)
 
 $(BOOT_OBJ): userspace/lib/pvisor_boot.c $(BOOT_DEPS)
@@ -112,6 +115,13 @@ $(KSFT)/kselftest_harness.h:
 	tar -xJf $(SRC_TAR) -C $(KSFT) --strip-components=4 \
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h
+
+# The launcher's resource control, without the module.
+LAUNCHER_TEST_SRC := userspace/resources.c userspace/cgroup.c userspace/control.c \
+	userspace/channels.c
+
+selftests/launcher_test: selftests/launcher_test.c $(LAUNCHER_TEST_SRC) $(LAUNCHER_HDR) $(KSFT)/kselftest_harness.h
+	$(CC) $(TEST_CFLAGS) -I$(KSFT) -I$(CURDIR)/userspace -o $@ $< $(LAUNCHER_TEST_SRC) $(USER_LDFLAGS)
 
 selftests/%_test: selftests/%_test.c $(wildcard selftests/*.h) $(BOOT_OBJ) $(BOOT_DEPS) $(KSFT)/kselftest_harness.h
 	$(CC) $(TEST_CFLAGS) -I$(KSFT) -o $@ $< $(BOOT_OBJ) $(USER_LDFLAGS)

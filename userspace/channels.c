@@ -100,6 +100,7 @@ int pvisor_chans_init(struct pvisor_chans *cs)
 	if (!c)
 		return -1;
 	snprintf(c->desc, sizeof(c->desc), "console");
+	snprintf(c->name, sizeof(c->name), "console");
 	return 0;
 }
 
@@ -134,8 +135,80 @@ static char *split_opts(const char *arg, const char **opts)
 	return value;
 }
 
+/*
+ * The limit keys among @opts (comma-separated) into @c->limits; the
+ * others go to @other, which returns 1 if it took the key, 2 if it does
+ * not know it, -1 after a message.  -1 after a message naming @opt and
+ * @arg.
+ */
+static int parse_chan_opts(struct pvisor_chan *c, const char *opt,
+			   const char *arg, const char *opts,
+			   int (*other)(struct pvisor_chan *c, const char *kv),
+			   const char *known)
+{
+	char *copy, *kv, *save, err[256];
+	struct pvisor_channel_limits l;
+	int ret = -1, r;
+
+	if (!opts)
+		return 0;
+	copy = strdup(opts);
+	if (!copy) {
+		fprintf(stderr, "pvisor: out of memory\n");
+		return -1;
+	}
+	for (kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		r = pvisor_limit_parse_kv(&c->limits, c->type, kv, err,
+					  sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "pvisor run: %s %s: %s\n", opt, arg, err);
+			goto out;
+		}
+		if (!r)
+			r = other(c, kv);
+		if (r < 0)
+			goto out;
+		if (r == 2) {
+			fprintf(stderr,
+				"pvisor run: %s %s: unknown option \"%s\" (%s)\n",
+				opt, arg, kv, known);
+			goto out;
+		}
+	}
+	if (pvisor_limit_spec_to_limits(&c->limits, c->type, &l, err,
+					sizeof(err))) {
+		fprintf(stderr, "pvisor run: %s %s: %s\n", opt, arg, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+static int disk_other_opt(struct pvisor_chan *c, const char *kv)
+{
+	if (!strcmp(kv, "ro"))
+		c->flags |= PVISOR_CHANNEL_F_READONLY;
+	else if (!strcmp(kv, "rw"))
+		c->flags &= ~PVISOR_CHANNEL_F_READONLY;
+	else
+		return 2;
+	return 1;
+}
+
+static unsigned int count_type(const struct pvisor_chans *cs, uint32_t type)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < cs->nr; i++)
+		n += cs->chan[i].type == type;
+	return n;
+}
+
 int pvisor_chans_disk_opt(struct pvisor_chans *cs, const char *arg)
 {
+	unsigned int nr_disks = count_type(cs, PVISOR_CHAN_BLOCK);
 	struct pvisor_chan *c;
 	const char *opts;
 	char *path;
@@ -147,18 +220,14 @@ int pvisor_chans_disk_opt(struct pvisor_chans *cs, const char *arg)
 		fprintf(stderr, "pvisor run: --disk %s: no file name\n", arg);
 		goto fail;
 	}
-	if (opts && strcmp(opts, "ro") && strcmp(opts, "rw")) {
-		fprintf(stderr,
-			"pvisor run: --disk %s: unknown option \"%s\" (FILE, FILE,ro or FILE,rw)\n",
-			arg, opts);
-		goto fail;
-	}
 	c = add_chan(cs, PVISOR_CHAN_BLOCK);
 	if (!c)
 		goto fail;
 	c->path = path;
-	if (opts && !strcmp(opts, "ro"))
-		c->flags |= PVISOR_CHANNEL_F_READONLY;
+	snprintf(c->name, sizeof(c->name), "disk%u", nr_disks);
+	if (parse_chan_opts(c, "--disk", arg, opts, disk_other_opt,
+			    "ro, rw, bw=, iops=, bw-bucket=, bw-burst=, iops-bucket=, iops-burst="))
+		return -1;
 	snprintf(c->desc, sizeof(c->desc), "disk %s%s", path,
 		 c->flags & PVISOR_CHANNEL_F_READONLY ? " (read-only)" : "");
 	return 0;
@@ -198,15 +267,29 @@ static const char *parse_mac(const char *s, uint8_t mac[6])
 	return NULL;
 }
 
+static int net_other_opt(struct pvisor_chan *c, const char *kv)
+{
+	const char *err;
+
+	if (strncmp(kv, "mac=", 4))
+		return 2;
+	err = parse_mac(kv + 4, c->mac);
+	if (err) {
+		fprintf(stderr, "pvisor run: --net: MAC %s: %s\n", kv + 4, err);
+		return -1;
+	}
+	return 1;
+}
+
 int pvisor_chans_net_opt(struct pvisor_chans *cs, const char *arg)
 {
 	struct pvisor_chan *c;
-	const char *opts, *err;
+	const char *opts;
 	char *name;
 
 	if (strncmp(arg, "tap:", 4)) {
 		fprintf(stderr,
-			"pvisor run: --net %s: expected tap:NAME[,mac=xx:xx:xx:xx:xx:xx]\n",
+			"pvisor run: --net %s: expected tap:NAME[,mac=xx:xx:xx:xx:xx:xx][,tx-bw=RATE...]\n",
 			arg);
 		return -1;
 	}
@@ -224,22 +307,12 @@ int pvisor_chans_net_opt(struct pvisor_chans *cs, const char *arg)
 	if (!c)
 		goto fail;
 	c->path = name;
+	snprintf(c->name, sizeof(c->name), "net%u", cs->nr_nets);
 	memcpy(c->mac, mac_base, sizeof(c->mac));
 	c->mac[5] += cs->nr_nets++;
-	if (opts) {
-		if (strncmp(opts, "mac=", 4)) {
-			fprintf(stderr,
-				"pvisor run: --net %s: unknown option \"%s\" (mac=xx:xx:xx:xx:xx:xx)\n",
-				arg, opts);
-			return -1;
-		}
-		err = parse_mac(opts + 4, c->mac);
-		if (err) {
-			fprintf(stderr, "pvisor run: --net %s: MAC %s: %s\n",
-				arg, opts + 4, err);
-			return -1;
-		}
-	}
+	if (parse_chan_opts(c, "--net", arg, opts, net_other_opt,
+			    "mac=, tx-bw=, rx-bw=, tx-ops=, rx-ops=, KEY-bucket=, KEY-burst="))
+		return -1;
 	snprintf(c->desc, sizeof(c->desc),
 		 "net tap:%s, MAC %02x:%02x:%02x:%02x:%02x:%02x", name,
 		 c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4],
@@ -253,6 +326,45 @@ fail:
 bool pvisor_chans_requested(const struct pvisor_chans *cs)
 {
 	return cs->nr > 1 || cs->chan[0].pty;
+}
+
+bool pvisor_chans_have_limits(const struct pvisor_chans *cs)
+{
+	unsigned int i;
+
+	for (i = 0; i < cs->nr; i++)
+		if (pvisor_limit_spec_is_set(&cs->chan[i].limits))
+			return true;
+	return false;
+}
+
+struct pvisor_chan *pvisor_chans_find(struct pvisor_chans *cs,
+				      const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < cs->nr; i++)
+		if (!strcmp(cs->chan[i].name, name))
+			return &cs->chan[i];
+	return NULL;
+}
+
+int pvisor_chan_set_limits(struct pvisor_chan *c,
+			   const struct pvisor_limit_spec *spec,
+			   char *err, size_t errlen)
+{
+	struct pvisor_channel_limits l;
+
+	if (pvisor_limit_spec_to_limits(spec, c->type, &l, err, errlen))
+		return -1;
+	if (ioctl(c->chan_fd, PVISOR_CHANNEL_SET_LIMITS, &l)) {
+		snprintf(err, errlen,
+			 "PVISOR_CHANNEL_SET_LIMITS (channel %u, %s): %s",
+			 c->id, c->desc, strerror(errno));
+		return -1;
+	}
+	c->limits = *spec;
+	return 0;
 }
 
 /* A pty master for the console, in raw mode; its name on stderr. */
@@ -446,6 +558,7 @@ int pvisor_chans_attach(struct pvisor_chans *cs, int vm_fd, int max)
 	struct pvisor_channel_config config;
 	struct pvisor_chan *c;
 	unsigned int i;
+	char err[256];
 
 	if (cs->nr > (unsigned int)max) {
 		fprintf(stderr,
@@ -473,6 +586,11 @@ int pvisor_chans_attach(struct pvisor_chans *cs, int vm_fd, int max)
 			fprintf(stderr,
 				"pvisor: PVISOR_CREATE_CHANNEL (%s): got id %u, expected %u\n",
 				c->desc, c->id, i);
+			return -1;
+		}
+		if (pvisor_limit_spec_is_set(&c->limits) &&
+		    pvisor_chan_set_limits(c, &c->limits, err, sizeof(err))) {
+			fprintf(stderr, "pvisor: %s\n", err);
 			return -1;
 		}
 	}

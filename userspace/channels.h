@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "resources.h"
+
 struct pvisor_chans;
 
 /*
@@ -32,6 +34,8 @@ struct pvisor_chan {
 	const char *path;	/* disk: the file; net: the tap's name */
 	bool pty;		/* console: on a new pseudo-terminal */
 	uint8_t mac[6];		/* net: the guest's address */
+	char name[16];		/* "console", "disk0", "net1"... */
+	struct pvisor_limit_spec limits;	/* as last set */
 
 	int fd;			/* the backend, or -1 */
 	int in_fd;		/* console input, or -1 */
@@ -72,6 +76,21 @@ int pvisor_chans_net_opt(struct pvisor_chans *cs, const char *arg);
 /* Whether an option asked for more than the console on stdin and stdout. */
 bool pvisor_chans_requested(const struct pvisor_chans *cs);
 
+/* Whether an option asked for a token bucket (needs PVISOR_CAP_LIMITS). */
+bool pvisor_chans_have_limits(const struct pvisor_chans *cs);
+
+/* The channel called @name ("disk0", "net1"), or NULL. */
+struct pvisor_chan *pvisor_chans_find(struct pvisor_chans *cs,
+				      const char *name);
+
+/*
+ * PVISOR_CHANNEL_SET_LIMITS of @c's spec; 0, or -1 with a message in
+ * @err naming the ioctl and errno.
+ */
+int pvisor_chan_set_limits(struct pvisor_chan *c,
+			   const struct pvisor_limit_spec *spec,
+			   char *err, size_t errlen);
+
 /*
  * Open the disks and taps and the console's pty; prints why and returns
  * -1 when one cannot be used.
@@ -80,7 +99,8 @@ int pvisor_chans_open(struct pvisor_chans *cs);
 
 /*
  * PVISOR_CREATE_CHANNEL for each, in order, so that channel ids are the
- * indexes; refuses more than @max (PVISOR_CAP_CHANNELS).  0 or -1.
+ * indexes, and PVISOR_CHANNEL_SET_LIMITS for those given limits; refuses
+ * more than @max (PVISOR_CAP_CHANNELS).  0 or -1.
  */
 int pvisor_chans_attach(struct pvisor_chans *cs, int vm_fd, int max);
 

@@ -7,7 +7,11 @@
  *   pvisor run      run a 64-bit ELF guest (lib/pvisor_boot.c builds it)
  *                   on one thread per vCPU, with a console and the disks
  *                   and networks asked for (channels.c, one I/O thread
- *                   each), and exit with its shutdown status
+ *                   each), in a cgroup of its own (cgroup.c) with a
+ *                   control socket (control.c), and exit with its
+ *                   shutdown status
+ *   pvisor ps       list the running guests (control.c)
+ *   pvisor limit    change a running guest's limits (control.c)
  *
  * Exit status: 0 success, 1 failure, 2 usage error; for run, the guest's
  * status, or 128 + the signal that stopped it.
@@ -29,7 +33,10 @@
 
 #include <linux/pvisor.h>
 
+#include "cgroup.h"
 #include "channels.h"
+#include "control.h"
+#include "resources.h"
 #include "lib/pvisor_boot.h"
 
 #define PVISOR_DEV	"/dev/pvisor"
@@ -46,6 +53,12 @@ static const char usage_text[] =
 "  run [OPTIONS] GUEST.elf [-- ARGS...]\n"
 "              run a 64-bit ELF guest, with ARGS joined by spaces as its\n"
 "              command line; its console is on stdin and stdout\n"
+"  ps          list the running guests: vCPUs, memory, CPU time, and\n"
+"              bytes, operations and throttled time of each channel\n"
+"  limit NAME cpu-max=PERCENT|max | cpu-weight=N | mem-max=SIZE\n"
+"  limit NAME diskN|netN KEY=VALUE...|none\n"
+"              change a limit of the running guest NAME (the keys of\n"
+"              --disk and --net; none removes all of the channel's)\n"
 "\n"
 "Options:\n"
 "  -h, --help     show this help and exit\n"
@@ -59,15 +72,34 @@ static const char usage_text[] =
 "  --console stdio|pty\n"
 "                 the console (channel 0) on stdin and stdout (default),\n"
 "                 or on a new pseudo-terminal whose name goes to stderr\n"
-"  -d, --disk FILE[,ro]\n"
+"  -d, --disk FILE[,ro][,bw=RATE][,iops=N][,bw-bucket=SIZE][,bw-burst=SIZE]\n"
+"             [,iops-bucket=N][,iops-burst=N]\n"
 "                 a disk backed by FILE (its size rounded down to 512\n"
 "                 bytes), read-only with ,ro; repeatable: channels 1, 2...\n"
-"                 after the console, in the order given\n"
-"  -n, --net tap:NAME[,mac=xx:xx:xx:xx:xx:xx]\n"
+"                 after the console, in the order given; disk0, disk1...\n"
+"                 to pvisor limit.  bw= bytes and iops= requests per\n"
+"                 second; a bucket holds 100 ms of its rate unless\n"
+"                 -bucket= says otherwise, and a -burst= is spent once\n"
+"  -n, --net tap:NAME[,mac=xx:xx:xx:xx:xx:xx][,tx-bw=RATE][,rx-bw=RATE]\n"
+"            [,tx-ops=N][,rx-ops=N][,KEY-bucket=...][,KEY-burst=...]\n"
 "                 a network on the tap NAME (created if missing, needs\n"
 "                 CAP_NET_ADMIN); the guest's MAC defaults to\n"
-"                 52:54:00:12:34:50, 51... per network; repeatable\n"
+"                 52:54:00:12:34:50, 51... per network; repeatable; net0,\n"
+"                 net1... to pvisor limit; limits as for --disk, with\n"
+"                 transmit (guest to host) and receive apart\n"
 "  -s, --stats    at exit, print each channel's counters to stderr\n"
+"  --name NAME    the guest's name (A-Z a-z 0-9 _ . -, at most 64), for\n"
+"                 pvisor ps and limit, its cgroup and /run/pvisor/NAME.sock;\n"
+"                 default pvisor-PID\n"
+"  --cpu-max PERCENT\n"
+"                 at most PERCENT of one CPU (up to 100 per host CPU)\n"
+"  --cpu-weight N its share of contended CPUs, 1 to 10000 (default 100)\n"
+"  --mem-max SIZE at most SIZE of memory for the whole guest process\n"
+"  --no-cgroup    no cgroup: run without limits where cgroup v2 is\n"
+"                 missing or not writable\n"
+"RATE and SIZE are bytes, or numbers with a K, M or G suffix (powers of\n"
+"1024).  The guest's cgroup is <cgroup2>/pvisor/NAME, or under the\n"
+"launcher's own cgroup where systemd delegated it.\n"
 "\n"
 "Exit status: 0 on success, 1 on failure, 2 on a usage error.  run exits\n"
 "with the shutdown status (0-255) of the first vCPU that shut down, 1 if\n"
@@ -190,44 +222,9 @@ static void on_stop_signal(int sig)
 	sem_post(&wake_main);
 }
 
-/* Bytes, with an optional K, M or G suffix (powers of 1024). */
-static bool parse_size(const char *s, uint64_t *bytes)
-{
-	unsigned long long n;
-	int shift = 0;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	switch (*end) {
-	case 'K':
-	case 'k':
-		shift = 10;
-		break;
-	case 'M':
-	case 'm':
-		shift = 20;
-		break;
-	case 'G':
-	case 'g':
-		shift = 30;
-		break;
-	}
-	if (shift)
-		end++;
-	if (*end || n > ULLONG_MAX >> shift)
-		return false;
-	*bytes = n << shift;
-	return true;
-}
-
 static int parse_mem(const char *arg, uint64_t *mem_size)
 {
-	if (!parse_size(arg, mem_size))
+	if (!pvisor_parse_size(arg, mem_size))
 		fprintf(stderr,
 			"pvisor run: --mem %s: not a size (bytes, or a number with a K, M or G suffix)\n",
 			arg);
@@ -379,10 +376,12 @@ static void *vcpu_thread(void *arg)
 }
 
 /*
- * Run the guest: the I/O threads of @cs (NULL: no channels), then a
- * thread per vCPU; wait for the outcome, then stop and join every thread.
+ * Run the guest: the I/O threads of @cs (NULL: no channels) and the
+ * control thread, then a thread per vCPU; wait for the outcome, then stop
+ * and join every thread.
  */
-static int run_guest(struct pvisor_vm *vm, struct pvisor_chans *cs)
+static int run_guest(struct pvisor_vm *vm, struct pvisor_chans *cs,
+		     struct pvisor_control *ctl)
 {
 	unsigned int i, nr = vm->nr_vcpus;
 	struct vcpu_thread *v;
@@ -408,6 +407,8 @@ static int run_guest(struct pvisor_vm *vm, struct pvisor_chans *cs)
 		if (pvisor_chans_start(cs))
 			set_outcome(1);
 	}
+	if (!outcome_set && pvisor_control_start(ctl))
+		set_outcome(1);
 	for (i = 0; i < nr && !outcome_set; i++) {
 		v[i].id = i;
 		v[i].fd = vm->vcpu_fds ? vm->vcpu_fds[i] : vm->vcpu_fd;
@@ -437,6 +438,7 @@ static int run_guest(struct pvisor_vm *vm, struct pvisor_chans *cs)
 		v[i].run->immediate_exit = 1;
 		pvisor_thread_stop(v[i].thread);
 	}
+	pvisor_control_stop(ctl);
 	if (cs)
 		pvisor_chans_stop(cs);
 	free(v);
@@ -481,12 +483,128 @@ static int channels_max(struct pvisor_vm *vm, struct pvisor_chans *cs)
 			"pvisor: this pvisor.ko has no channels (no PVISOR_CAP_CHANNELS): --disk, --net and --console pty need a newer module\n");
 		return -1;
 	}
+	if (pvisor_chans_have_limits(cs) &&
+	    ioctl(vm->sys_fd, PVISOR_CHECK_EXTENSION, PVISOR_CAP_LIMITS) <= 0) {
+		fprintf(stderr,
+			"pvisor: this pvisor.ko has no channel limits (no PVISOR_CAP_LIMITS): bw=, iops=, tx-bw=, rx-bw=, tx-ops= and rx-ops= need a newer module\n");
+		return -1;
+	}
 	return max;
 }
 
 enum {
 	OPT_CONSOLE = 0x100,
+	OPT_NAME,
+	OPT_CPU_MAX,
+	OPT_CPU_WEIGHT,
+	OPT_MEM_MAX,
+	OPT_NO_CGROUP,
 };
+
+/* What --name, --cpu-max, --cpu-weight, --mem-max and --no-cgroup asked. */
+struct run_limits {
+	char name[PVISOR_NAME_MAX + 1];
+	unsigned int cpu_max;		/* percent; 0: not given */
+	unsigned int cpu_weight;	/* 0: not given */
+	uint64_t mem_max;		/* 0: not given */
+	bool no_cgroup;
+};
+
+/* One of the options above; 0, or -1 after a message (a usage error). */
+static int parse_limit_opt(struct run_limits *rl, int opt, const char *arg)
+{
+	char err[256];
+
+	switch (opt) {
+	case OPT_NAME:
+		if (!pvisor_name_is_valid(arg)) {
+			fprintf(stderr,
+				"pvisor run: --name %s: 1 to %d characters of A-Z a-z 0-9 _ . -\n",
+				arg, PVISOR_NAME_MAX);
+			return -1;
+		}
+		snprintf(rl->name, sizeof(rl->name), "%s", arg);
+		return 0;
+	case OPT_CPU_MAX:
+		if (!pvisor_parse_cpu_max(arg, sysconf(_SC_NPROCESSORS_ONLN),
+					  &rl->cpu_max, err, sizeof(err)))
+			return 0;
+		fprintf(stderr, "pvisor run: --cpu-max %s\n", err);
+		return -1;
+	case OPT_CPU_WEIGHT:
+		if (!pvisor_parse_cpu_weight(arg, &rl->cpu_weight, err,
+					     sizeof(err)))
+			return 0;
+		fprintf(stderr, "pvisor run: --cpu-weight %s\n", err);
+		return -1;
+	case OPT_MEM_MAX:
+		if (pvisor_parse_size(arg, &rl->mem_max) && rl->mem_max)
+			return 0;
+		fprintf(stderr,
+			"pvisor run: --mem-max %s: not a size (bytes, or a number with a K, M or G suffix)\n",
+			arg);
+		return -1;
+	}
+	rl->no_cgroup = true;
+	return 0;
+}
+
+/* The options together, once all are known; 0 or -1 (a usage error). */
+static int check_limits(struct run_limits *rl, uint64_t mem_size)
+{
+	char mem[32], max[32], need[32];
+
+	if (rl->no_cgroup && (rl->cpu_max || rl->cpu_weight || rl->mem_max)) {
+		fprintf(stderr,
+			"pvisor run: --cpu-max, --cpu-weight and --mem-max need the guest's cgroup: drop --no-cgroup\n");
+		return -1;
+	}
+	if (rl->mem_max && pvisor_mem_needed(mem_size) > rl->mem_max) {
+		pvisor_format_size(mem_size, mem, sizeof(mem));
+		pvisor_format_size(rl->mem_max, max, sizeof(max));
+		pvisor_format_size(pvisor_mem_needed(mem_size), need, sizeof(need));
+		fprintf(stderr,
+			"pvisor run: guest memory %s does not fit --mem-max %s (the guest process needs up to %s with the module's page tables and the launcher)\n",
+			mem, max, need);
+		return -1;
+	}
+	if (!rl->name[0])
+		snprintf(rl->name, sizeof(rl->name), "pvisor-%d", getpid());
+	return 0;
+}
+
+/*
+ * The guest's cgroup with its limits, before guest memory or any thread
+ * exists, so that all of them are charged to it.  0 or -1.
+ */
+static int enter_cgroup(struct run_limits *rl, struct pvisor_cgroup *cg,
+			struct pvisor_control *ctl)
+{
+	char mount[PATH_MAX], err[512];
+
+	if (pvisor_cgroup_find_mount(mount, sizeof(mount))) {
+		fprintf(stderr,
+			"pvisor: no cgroup v2 hierarchy is mounted (no cgroup2 in /proc/self/mountinfo): pass --no-cgroup to run the guest without limits\n");
+		return -1;
+	}
+	if (pvisor_cgroup_enter(cg, mount, rl->name))
+		return -1;
+	if ((rl->cpu_max &&
+	     pvisor_cgroup_set_cpu_max(cg, rl->cpu_max, err, sizeof(err))) ||
+	    (rl->cpu_weight &&
+	     pvisor_cgroup_set_cpu_weight(cg, rl->cpu_weight, err, sizeof(err))) ||
+	    (rl->mem_max &&
+	     pvisor_cgroup_set_mem_max(cg, rl->mem_max, err, sizeof(err)))) {
+		fprintf(stderr, "pvisor: %s\n", err);
+		pvisor_cgroup_leave(cg);
+		return -1;
+	}
+	ctl->cg = cg;
+	ctl->cpu_max = rl->cpu_max;
+	ctl->cpu_weight = rl->cpu_weight;
+	ctl->mem_max = rl->mem_max;
+	return 0;
+}
 
 /* pvisor run [OPTIONS] GUEST.elf [-- ARGS...]; argv[0] is "run". */
 static int cmd_run(int argc, char **argv)
@@ -498,10 +616,18 @@ static int cmd_run(int argc, char **argv)
 		{ "disk", required_argument, NULL, 'd' },
 		{ "net", required_argument, NULL, 'n' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
+		{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+		{ "mem-max", required_argument, NULL, OPT_MEM_MAX },
+		{ "no-cgroup", no_argument, NULL, OPT_NO_CGROUP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct pvisor_control ctl = { .listen_fd = -1 };
+	struct run_limits rl = { .name = "" };
 	uint64_t mem_size = MEM_DEFAULT;
+	struct pvisor_cgroup cg = {};
 	unsigned int nr_cpus = 1;
 	struct pvisor_chans cs;
 	struct pvisor_vm vm;
@@ -539,6 +665,14 @@ static int cmd_run(int argc, char **argv)
 		case 's':
 			stats = true;
 			break;
+		case OPT_NAME:
+		case OPT_CPU_MAX:
+		case OPT_CPU_WEIGHT:
+		case OPT_MEM_MAX:
+		case OPT_NO_CGROUP:
+			if (parse_limit_opt(&rl, c, optarg))
+				goto out_chans;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			ret = 0;
@@ -561,14 +695,20 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc)
 		optind++;
+	if (check_limits(&rl, mem_size))
+		goto out_chans;
 	ret = 1;
 	cmdline = join_args(argc - optind, argv + optind);
 	if (!cmdline) {
 		fprintf(stderr, "pvisor: out of memory\n");
 		goto out_chans;
 	}
-	if (pvisor_chans_open(&cs))
+	if (!rl.no_cgroup && enter_cgroup(&rl, &cg, &ctl))
 		goto out_cmdline;
+	if (pvisor_control_bind(&ctl, rl.name))
+		goto out_cgroup;
+	if (pvisor_chans_open(&cs))
+		goto out_control;
 
 	if (pvisor_vm_create(&vm, mem_size) ||
 	    (nr_cpus > 1 && pvisor_vm_create_vcpus(&vm, nr_cpus)) ||
@@ -582,11 +722,20 @@ static int cmd_run(int argc, char **argv)
 		goto out_vm;
 	if (max && pvisor_chans_attach(&cs, vm.vm_fd, max))
 		goto out_vm;
-	ret = run_guest(&vm, max ? &cs : NULL);
+	ctl.vm_fd = vm.vm_fd;
+	ctl.nr_vcpus = vm.nr_vcpus;
+	ctl.mem_bytes = vm.mem_size;
+	ctl.cs = max ? &cs : NULL;
+	ctl.ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	ret = run_guest(&vm, max ? &cs : NULL, &ctl);
 	if (stats)
 		pvisor_chans_print_stats(&cs);
 out_vm:
 	pvisor_vm_destroy(&vm);
+out_control:
+	pvisor_control_destroy(&ctl);
+out_cgroup:
+	pvisor_cgroup_leave(&cg);
 out_cmdline:
 	free(cmdline);
 out_chans:
@@ -625,6 +774,10 @@ int main(int argc, char **argv)
 		return cmd_info();
 	if (!strcmp(argv[optind], "run"))
 		return cmd_run(argc - optind, argv + optind);
+	if (!strcmp(argv[optind], "ps"))
+		return pvisor_cmd_ps(argc - optind, argv + optind);
+	if (!strcmp(argv[optind], "limit"))
+		return pvisor_cmd_limit(argc - optind, argv + optind);
 	fprintf(stderr, "pvisor: unknown command or extra arguments: %s\n",
 		argv[optind]);
 	fputs(usage_text, stderr);
