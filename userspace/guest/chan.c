@@ -162,7 +162,13 @@ bool chan_get(struct chan_queue *q, struct pvisor_desc *rsp)
 
 bool chan_arm(struct chan_queue *q)
 {
-	__atomic_store_n(&q->ring->rsp_event, q->rsp_cons + 1,
+	unsigned int n = q->wake_batch, pending = chan_pending(q);
+
+	if (n > pending)
+		n = pending;
+	if (!n)
+		n = 1;
+	__atomic_store_n(&q->ring->rsp_event, q->rsp_cons + n,
 			 __ATOMIC_RELEASE);
 	/* rsp_event visible before rsp_prod is read, or a wakeup is lost. */
 	mb();

@@ -32,6 +32,12 @@ struct chan_queue {
 	uint32_t req_prod;	/* requests written */
 	uint32_t req_pub;	/* ring->req_prod: requests published */
 	uint32_t rsp_cons;	/* responses taken */
+	/*
+	 * How many responses a wait asks to be woken for (at most those
+	 * pending; 0 or 1: each one).  A deep queue that waits for half its
+	 * requests at a time takes one interrupt for many completions.
+	 */
+	unsigned int wake_batch;
 
 	/* For benchmarks: VM exits are doorbells plus idles. */
 	uint64_t requests;
