@@ -287,41 +287,54 @@ out:
 	free(vs);
 }
 
-/* cpu-max=PERCENT|max, cpu-weight=N or mem-max=SIZE: 0 or -1. */
+/*
+ * cpu-max=PERCENT|max, cpu-weight=N or mem-max=SIZE: 0, -1 when the
+ * cgroup refused it, -2 for a bad value (@err names the key either way).
+ */
 static int limit_cgroup(struct pvisor_control *ctl, const char *kv, char *err,
 			size_t errlen)
 {
 	uint64_t bytes, need = pvisor_mem_needed(ctl->mem_bytes);
+	const char *key = kv[4] == 'm' ? "cpu-max" :
+			  kv[4] == 'w' ? "cpu-weight" : "mem-max";
 	unsigned int v = 0;
+	char why[400] = "";
+	int bad = 0;
 
 	if (!strncmp(kv, "cpu-max=", 8)) {
 		if (strcmp(kv + 8, "max") &&
-		    pvisor_parse_cpu_max(kv + 8, ctl->ncpus, &v, err, errlen))
-			return -1;
-		if (pvisor_cgroup_set_cpu_max(ctl->cg, v, err, errlen))
-			return -1;
-		ctl->cpu_max = v;
+		    pvisor_parse_cpu_max(kv + 8, ctl->ncpus, &v, why,
+					 sizeof(why)))
+			bad = 1;
+		else if (pvisor_cgroup_set_cpu_max(ctl->cg, v, why, sizeof(why)))
+			bad = -1;
+		else
+			ctl->cpu_max = v;
 	} else if (!strncmp(kv, "cpu-weight=", 11)) {
-		if (pvisor_parse_cpu_weight(kv + 11, &v, err, errlen) ||
-		    pvisor_cgroup_set_cpu_weight(ctl->cg, v, err, errlen))
-			return -1;
-		ctl->cpu_weight = v;
+		if (pvisor_parse_cpu_weight(kv + 11, &v, why, sizeof(why)))
+			bad = 1;
+		else if (pvisor_cgroup_set_cpu_weight(ctl->cg, v, why,
+						      sizeof(why)))
+			bad = -1;
+		else
+			ctl->cpu_weight = v;
+	} else if (!pvisor_parse_size(kv + 8, &bytes) || !bytes) {
+		snprintf(why, sizeof(why), "%s: not a size", kv + 8);
+		bad = 1;
+	} else if (bytes < need) {
+		snprintf(why, sizeof(why),
+			 "%s: less than the guest needs, %llu bytes", kv + 8,
+			 (unsigned long long)need);
+		bad = 1;
+	} else if (pvisor_cgroup_set_mem_max(ctl->cg, bytes, why,
+					     sizeof(why))) {
+		bad = -1;
 	} else {
-		if (!pvisor_parse_size(kv + 8, &bytes) || !bytes) {
-			snprintf(err, errlen, "%s: not a size", kv);
-			return -1;
-		}
-		if (bytes < need) {
-			snprintf(err, errlen,
-				 "%s: less than the guest needs, %llu bytes",
-				 kv, (unsigned long long)need);
-			return -1;
-		}
-		if (pvisor_cgroup_set_mem_max(ctl->cg, bytes, err, errlen))
-			return -1;
 		ctl->mem_max = bytes;
 	}
-	return 0;
+	if (bad)
+		snprintf(err, errlen, "%s: %s", key, why);
+	return bad > 0 ? -2 : bad;
 }
 
 /* "limit cpu-max=...", "limit disk0 bw=... iops=...", "limit net0 none". */
@@ -339,20 +352,27 @@ static void answer_limit(struct pvisor_control *ctl, char *args, FILE *out)
 	}
 	if (!strncmp(tok, "cpu-max=", 8) || !strncmp(tok, "cpu-weight=", 11) ||
 	    !strncmp(tok, "mem-max=", 8)) {
-		if (strtok_r(NULL, " \t", &save))
-			fprintf(out, "error: one of cpu-max=, cpu-weight=, mem-max= per command\n");
-		else if (!ctl->cg)
+		if (strtok_r(NULL, " \t", &save)) {
+			fprintf(out, "invalid: %s\n",
+				"one of cpu-max=, cpu-weight=, mem-max= per command");
+			return;
+		}
+		if (!ctl->cg) {
 			fprintf(out, "error: %s: the guest runs without a cgroup (--no-cgroup)\n",
 				tok);
-		else if (limit_cgroup(ctl, tok, err, sizeof(err)))
-			fprintf(out, "error: %s\n", err);
+			return;
+		}
+		r = limit_cgroup(ctl, tok, err, sizeof(err));
+		if (r)
+			fprintf(out, "%s: %s\n", r == -2 ? "invalid" : "error",
+				err);
 		else
 			fprintf(out, "ok\n");
 		return;
 	}
 	c = ctl->cs ? pvisor_chans_find(ctl->cs, tok) : NULL;
 	if (!c || c->type == PVISOR_CHAN_CONSOLE || c->chan_fd < 0) {
-		fprintf(out, "error: %s: no such limit or channel (%s)\n", tok,
+		fprintf(out, "invalid: %s: no such limit or channel (%s)\n", tok,
 			LIMIT_WHAT);
 		return;
 	}
@@ -378,7 +398,7 @@ static void answer_limit(struct pvisor_control *ctl, char *args, FILE *out)
 				snprintf(err, sizeof(err), "%s: not a limit of %s",
 					 tok, c->name);
 			if (r <= 0) {
-				fprintf(out, "error: %s\n", err);
+				fprintf(out, "invalid: %s\n", err);
 				return;
 			}
 		}
@@ -694,7 +714,9 @@ int pvisor_cmd_limit(int argc, char **argv)
 	free(cmd);
 	if (!answer)
 		return 1;
-	ret = strcmp(answer, "ok\n") ? 1 : 0;
+	/* "invalid: " is a bad value, a usage error; "error: " a failure. */
+	ret = !strcmp(answer, "ok\n") ? 0 :
+	      !strncmp(answer, "invalid: ", 9) ? 2 : 1;
 	if (ret)
 		fprintf(stderr, "pvisor limit: %s: %s%s", argv[1], answer,
 			*answer ? "" : "no answer\n");
