@@ -16,6 +16,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -82,6 +83,14 @@ static int vcpu_run_loop(struct pvisor_vcpu *vcpu)
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
 		pvisor_mmu_before_entry(vcpu);
+		/*
+		 * Guest mode is a quiescent state for RCU, as userspace is
+		 * (KVM does the same): without this a guest that never
+		 * leaves its CPU holds up every grace period until the
+		 * scheduler preempts it, and with it whoever waits for one
+		 * (a cgroup migration, a module unload) on that CPU.
+		 */
+		rcu_virt_note_context_switch(smp_processor_id());
 		pvisor_vmx_enter(vcpu);
 		WRITE_ONCE(vcpu->mmu.in_guest, false);
 		local_irq_enable();
