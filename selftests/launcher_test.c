@@ -398,7 +398,7 @@ TEST_F(control, answers)
 	pvisor_control_answer(&ctl, "stats", out);
 	fclose(out);
 	EXPECT_NE(NULL, strstr(buf, "error: cpu-max=50: the guest runs without a cgroup"));
-	EXPECT_NE(NULL, strstr(buf, "error: disk0: no such limit or channel"));
+	EXPECT_NE(NULL, strstr(buf, "invalid: disk0: no such limit or channel"));
 	EXPECT_NE(NULL, strstr(buf, "error: limit what?"));
 	EXPECT_NE(NULL, strstr(buf, "error: unknown command"));
 	EXPECT_NE(NULL, strstr(buf, "error: PVISOR_GET_VM_STATS: Bad file descriptor"));
