@@ -55,12 +55,17 @@ TEST_F(sys, check_extension_known)
 			      PVISOR_CAP_NR_MEMSLOTS));
 	ASSERT_EQ(64, IOCTL_OK(self->fd, PVISOR_CHECK_EXTENSION,
 			       PVISOR_CAP_MAX_VCPUS));
+	ASSERT_EQ(16, IOCTL_OK(self->fd, PVISOR_CHECK_EXTENSION,
+			       PVISOR_CAP_CHANNELS));
+	ASSERT_EQ(1, IOCTL_OK(self->fd, PVISOR_CHECK_EXTENSION,
+			      PVISOR_CAP_LIMITS));
 }
 
 TEST_F(sys, check_extension_unknown)
 {
 	static const unsigned long unknown[] = {
-		0, 5, 6, 63, 64, 0x7fffffff, 0x80000000UL, ~0UL,
+		0, PVISOR_CAP_LIMITS + 1, 63, 64, 0x7fffffff, 0x80000000UL,
+		~0UL,
 	};
 	unsigned int i;
 

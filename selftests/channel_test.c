@@ -1004,13 +1004,23 @@ TEST_F(chan, create_channel_checks)
 	ASSERT_EQ(4, chan_add(_metadata, e, PVISOR_CHAN_CONSOLE, 0, p[1],
 			      in[0]));
 
-	/* A new channel's counters are zero, reserved space included. */
+	/*
+	 * A new channel's counters are zero, reserved space included; only
+	 * its type and id are set.
+	 */
 	for (i = 0; i < e->nr_chans; i++) {
-		static const struct pvisor_channel_stats zero;
+		static const uint32_t types[] = {
+			PVISOR_CHAN_CONSOLE, PVISOR_CHAN_BLOCK,
+			PVISOR_CHAN_BLOCK, PVISOR_CHAN_NET, PVISOR_CHAN_CONSOLE,
+		};
+		struct pvisor_channel_stats zero;
 
+		memset(&zero, 0, sizeof(zero));
+		zero.type = types[i];
+		zero.id = i;
 		chan_stats(_metadata, e, i, &st);
 		EXPECT_EQ(0, memcmp(&zero, &st, sizeof(st)))
-			TH_LOG("channel %d: GET_STATS of a new channel is not all zero",
+			TH_LOG("channel %d: a new channel's GET_STATS: not zero",
 			       i);
 	}
 	IOCTL_ERR(e->chan_fd[0], PVISOR_CHANNEL_GET_STATS, NULL, EFAULT);
@@ -1592,9 +1602,9 @@ TEST_F_TIMEOUT(chan, block_rate_limit, 180)
 	int disk, cons_fd[2];
 
 	RETURN_IF_SKIPPED();
+	chan_vm_start(_metadata, e, guest_block_timed);
 	if (ioctl(e->t.vm.sys_fd, PVISOR_CHECK_EXTENSION, PVISOR_CAP_LIMITS) <= 0)
 		SKIP(return, "no PVISOR_CAP_LIMITS");
-	chan_vm_start(_metadata, e, guest_block_timed);
 	PARAMS(e)->seed = 0x5eed0100;
 	disk = disk_create(_metadata, e, DISK_SIZE + DISK_TAIL, 0);
 	chan_add(_metadata, e, PVISOR_CHAN_BLOCK, 0, disk, -1);
