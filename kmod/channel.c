@@ -307,6 +307,10 @@ static int block_request(struct pvisor_channel *ch, struct pvisor_desc *d,
 		return -PVISOR_ERANGE;
 	if (d->op != PVISOR_OP_READ && ro)
 		return -PVISOR_EROFS;
+	/* Direct I/O takes the buffer as it is: it must be sector-aligned. */
+	if ((ch->file->f_flags & O_DIRECT) && d->op != PVISOR_OP_DISCARD &&
+	    (d->addr & 511))
+		return -PVISOR_EINVAL;
 	if (d->op == PVISOR_OP_DISCARD) {
 		ret = vfs_fallocate(ch->file,
 				    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -1027,6 +1031,9 @@ long pvisor_hc_chan_info(struct pvisor_vcpu *vcpu, u64 chan, u64 gpa)
 		info.type = ch->type;
 		if (ch->flags & PVISOR_CHANNEL_F_READONLY)
 			info.flags |= PVISOR_CHAN_INFO_READONLY;
+		if (ch->type == PVISOR_CHAN_BLOCK &&
+		    (ch->file->f_flags & O_DIRECT))
+			info.flags |= PVISOR_CHAN_INFO_ALIGNED;
 		info.nr_queues = ch->nr_queues;
 		info.max_ring = PVISOR_RING_MAX;
 		info.capacity = ch->capacity;

@@ -395,6 +395,30 @@ int pvisor_cgroup_set_cpu_weight(struct pvisor_cgroup *cg, unsigned int weight,
 	return set_limit(cg, "cpu.weight", "cpu", value, err, errlen);
 }
 
+/*
+ * io.weight is iocost's file (CONFIG_BLK_CGROUP_IOCOST), io.bfq.weight
+ * BFQ's; a kernel has either, both or neither.
+ */
+int pvisor_cgroup_set_io_weight(struct pvisor_cgroup *cg, unsigned int weight,
+				char *err, size_t errlen)
+{
+	char value[32];
+	int ret;
+
+	snprintf(value, sizeof(value), "default %u", weight);
+	ret = write_file(cg->group, "io.weight", value);
+	if (ret == -ENOENT)
+		ret = write_file(cg->group, "io.bfq.weight", value);
+	if (ret == -ENOENT)
+		say(err, errlen,
+		    "%s: neither io.weight nor io.bfq.weight: the io controller is not enabled for the guest's cgroup, or the kernel has no proportional I/O policy (CONFIG_BLK_CGROUP_IOCOST or BFQ)",
+		    cg->group);
+	else if (ret)
+		say(err, errlen, "%s/io.weight: writing %s: %s", cg->group,
+		    value, strerror(-ret));
+	return ret ? -1 : 0;
+}
+
 int pvisor_cgroup_set_mem_max(struct pvisor_cgroup *cg, uint64_t bytes,
 			      char *err, size_t errlen)
 {

@@ -50,6 +50,13 @@ int pvisor_cgroup_set_cpu_max(struct pvisor_cgroup *cg, unsigned int percent,
 int pvisor_cgroup_set_cpu_weight(struct pvisor_cgroup *cg, unsigned int weight,
 				 char *err, size_t errlen);
 
+/*
+ * The default io.weight (or io.bfq.weight), 1 to 10000: the guest's share
+ * of a contended device where the kernel has a proportional I/O policy.
+ */
+int pvisor_cgroup_set_io_weight(struct pvisor_cgroup *cg, unsigned int weight,
+				char *err, size_t errlen);
+
 /* memory.max in bytes. */
 int pvisor_cgroup_set_mem_max(struct pvisor_cgroup *cg, uint64_t bytes,
 			      char *err, size_t errlen);

@@ -192,6 +192,8 @@ static int disk_other_opt(struct pvisor_chan *c, const char *kv)
 		c->flags |= PVISOR_CHANNEL_F_READONLY;
 	else if (!strcmp(kv, "rw"))
 		c->flags &= ~PVISOR_CHANNEL_F_READONLY;
+	else if (!strcmp(kv, "direct"))
+		c->direct = true;
 	else
 		return 2;
 	return 1;
@@ -226,10 +228,12 @@ int pvisor_chans_disk_opt(struct pvisor_chans *cs, const char *arg)
 	c->path = path;
 	snprintf(c->name, sizeof(c->name), "disk%u", nr_disks);
 	if (parse_chan_opts(c, "--disk", arg, opts, disk_other_opt,
-			    "ro, rw, bw=, iops=, bw-bucket=, bw-burst=, iops-bucket=, iops-burst="))
+			    "ro, rw, direct, bw=, iops=, bw-bucket=, bw-burst=, "
+			    "iops-bucket=, iops-burst="))
 		return -1;
-	snprintf(c->desc, sizeof(c->desc), "disk %s%s", path,
-		 c->flags & PVISOR_CHANNEL_F_READONLY ? " (read-only)" : "");
+	snprintf(c->desc, sizeof(c->desc), "disk %s%s%s", path,
+		 c->flags & PVISOR_CHANNEL_F_READONLY ? " (read-only)" : "",
+		 c->direct ? " (direct)" : "");
 	return 0;
 fail:
 	free(path);
@@ -423,6 +427,7 @@ static int open_pty(struct pvisor_chan *c)
 static int disk_size(struct pvisor_chan *c, uint64_t *size)
 {
 	struct stat st;
+	int sector;
 
 	if (fstat(c->fd, &st)) {
 		fprintf(stderr, "pvisor: --disk %s: fstat: %s\n", c->path,
@@ -435,6 +440,14 @@ static int disk_size(struct pvisor_chan *c, uint64_t *size)
 		if (ioctl(c->fd, BLKGETSIZE64, size)) {
 			fprintf(stderr, "pvisor: --disk %s: BLKGETSIZE64: %s\n",
 				c->path, strerror(errno));
+			return -1;
+		}
+		/* Direct I/O in 512-byte sectors needs a device that has them. */
+		if (c->direct && !ioctl(c->fd, BLKSSZGET, &sector) &&
+		    sector > SECTOR_SIZE) {
+			fprintf(stderr,
+				"pvisor: --disk %s,direct: the device's sectors are %d bytes, the guest's 512: drop ,direct\n",
+				c->path, sector);
 			return -1;
 		}
 	} else {
@@ -451,7 +464,14 @@ static int open_disk(struct pvisor_chan *c)
 	bool ro = c->flags & PVISOR_CHANNEL_F_READONLY;
 	uint64_t size;
 
-	c->fd = open(c->path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	c->fd = open(c->path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		     (c->direct ? O_DIRECT : 0));
+	if (c->fd < 0 && c->direct && errno == EINVAL) {
+		fprintf(stderr,
+			"pvisor: --disk %s,direct: its file system does not support O_DIRECT (drop ,direct)\n",
+			c->path);
+		return -1;
+	}
 	if (c->fd < 0) {
 		fprintf(stderr, "pvisor: --disk %s: %s%s\n", c->path,
 			strerror(errno),

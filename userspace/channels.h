@@ -33,6 +33,7 @@ struct pvisor_chan {
 	char desc[96];		/* for messages: "disk FILE", "net tap:NAME" */
 	const char *path;	/* disk: the file; net: the tap's name */
 	bool pty;		/* console: on a new pseudo-terminal */
+	bool direct;		/* disk: opened O_DIRECT (,direct) */
 	uint8_t mac[6];		/* net: the guest's address */
 	char name[16];		/* "console", "disk0", "net1"... */
 	struct pvisor_limit_spec limits;	/* as last set */

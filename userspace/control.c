@@ -24,7 +24,7 @@
 #include "control.h"
 
 #define LINE_MAX_LEN	1024
-#define LIMIT_WHAT	"cpu-max=, cpu-weight=, mem-max=, diskN KEY=..., netN KEY=..."
+#define LIMIT_WHAT	"cpu-max=, cpu-weight=, io-weight=, mem-max=, diskN KEY=..., netN KEY=..."
 
 static atomic_bool control_stopping;
 
@@ -270,6 +270,8 @@ static void answer_stats(struct pvisor_control *ctl, FILE *out)
 			fprintf(out, "cpu_max=max\n");
 		if (ctl->cpu_weight)
 			fprintf(out, "cpu_weight=%u\n", ctl->cpu_weight);
+		if (ctl->io_weight)
+			fprintf(out, "io_weight=%u\n", ctl->io_weight);
 		pvisor_format_size(ctl->mem_max, size, sizeof(size));
 		fprintf(out, "mem_max=%s\n", ctl->mem_max ? size : "max");
 	}
@@ -288,14 +290,16 @@ out:
 }
 
 /*
- * cpu-max=PERCENT|max, cpu-weight=N or mem-max=SIZE: 0, -1 when the
- * cgroup refused it, -2 for a bad value (@err names the key either way).
+ * cpu-max=PERCENT|max, cpu-weight=N, io-weight=N or mem-max=SIZE: 0, -1
+ * when the cgroup refused it, -2 for a bad value (@err names the key
+ * either way).
  */
 static int limit_cgroup(struct pvisor_control *ctl, const char *kv, char *err,
 			size_t errlen)
 {
 	uint64_t bytes, need = pvisor_mem_needed(ctl->mem_bytes);
-	const char *key = kv[4] == 'm' ? "cpu-max" :
+	const char *key = kv[0] == 'i' ? "io-weight" :
+			  kv[4] == 'm' ? "cpu-max" :
 			  kv[4] == 'w' ? "cpu-weight" : "mem-max";
 	unsigned int v = 0;
 	char why[400] = "";
@@ -318,6 +322,14 @@ static int limit_cgroup(struct pvisor_control *ctl, const char *kv, char *err,
 			bad = -1;
 		else
 			ctl->cpu_weight = v;
+	} else if (!strncmp(kv, "io-weight=", 10)) {
+		if (pvisor_parse_cpu_weight(kv + 10, &v, why, sizeof(why)))
+			bad = 1;
+		else if (pvisor_cgroup_set_io_weight(ctl->cg, v, why,
+						     sizeof(why)))
+			bad = -1;
+		else
+			ctl->io_weight = v;
 	} else if (!pvisor_parse_size(kv + 8, &bytes) || !bytes) {
 		snprintf(why, sizeof(why), "%s: not a size", kv + 8);
 		bad = 1;
@@ -351,10 +363,10 @@ static void answer_limit(struct pvisor_control *ctl, char *args, FILE *out)
 		return;
 	}
 	if (!strncmp(tok, "cpu-max=", 8) || !strncmp(tok, "cpu-weight=", 11) ||
-	    !strncmp(tok, "mem-max=", 8)) {
+	    !strncmp(tok, "io-weight=", 10) || !strncmp(tok, "mem-max=", 8)) {
 		if (strtok_r(NULL, " \t", &save)) {
 			fprintf(out, "invalid: %s\n",
-				"one of cpu-max=, cpu-weight=, mem-max= per command");
+				"one of cpu-max=, cpu-weight=, io-weight=, mem-max= per command");
 			return;
 		}
 		if (!ctl->cg) {
@@ -683,7 +695,7 @@ int pvisor_cmd_limit(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr,
-			"pvisor limit: usage: pvisor limit NAME cpu-max=PERCENT|max | cpu-weight=N | mem-max=SIZE | diskN KEY=VALUE...|none | netN KEY=VALUE...|none\n");
+			"pvisor limit: usage: pvisor limit NAME cpu-max=PERCENT|max | cpu-weight=N | io-weight=N | mem-max=SIZE | diskN KEY=VALUE...|none | netN KEY=VALUE...|none\n");
 		return 2;
 	}
 	if (!pvisor_name_is_valid(argv[1])) {

@@ -40,6 +40,7 @@ struct pvisor_control {
 	struct pvisor_chans *cs;	/* NULL: no channels */
 	unsigned int cpu_max;		/* percent, 0 for max */
 	unsigned int cpu_weight;	/* 0: never set */
+	unsigned int io_weight;		/* 0: never set */
 	uint64_t mem_max;		/* 0: never set */
 	unsigned int ncpus;
 };

@@ -55,7 +55,8 @@ static const char usage_text[] =
 "              command line; its console is on stdin and stdout\n"
 "  ps          list the running guests: vCPUs, memory, CPU time, and\n"
 "              bytes, operations and throttled time of each channel\n"
-"  limit NAME cpu-max=PERCENT|max | cpu-weight=N | mem-max=SIZE\n"
+"  limit NAME cpu-max=PERCENT|max | cpu-weight=N | io-weight=N |\n"
+"             mem-max=SIZE\n"
 "  limit NAME diskN|netN KEY=VALUE...|none\n"
 "              change a limit of the running guest NAME (the keys of\n"
 "              --disk and --net; none removes all of the channel's)\n"
@@ -72,10 +73,11 @@ static const char usage_text[] =
 "  --console stdio|pty\n"
 "                 the console (channel 0) on stdin and stdout (default),\n"
 "                 or on a new pseudo-terminal whose name goes to stderr\n"
-"  -d, --disk FILE[,ro][,bw=RATE][,iops=N][,bw-bucket=SIZE][,bw-burst=SIZE]\n"
-"             [,iops-bucket=N][,iops-burst=N]\n"
+"  -d, --disk FILE[,ro][,direct][,bw=RATE][,iops=N][,bw-bucket=SIZE]\n"
+"             [,bw-burst=SIZE][,iops-bucket=N][,iops-burst=N]\n"
 "                 a disk backed by FILE (its size rounded down to 512\n"
-"                 bytes), read-only with ,ro; repeatable: channels 1, 2...\n"
+"                 bytes), read-only with ,ro, opened O_DIRECT (no host\n"
+"                 page cache) with ,direct; repeatable: channels 1, 2...\n"
 "                 after the console, in the order given; disk0, disk1...\n"
 "                 to pvisor limit.  bw= bytes and iops= requests per\n"
 "                 second; a bucket holds 100 ms of its rate unless\n"
@@ -94,6 +96,8 @@ static const char usage_text[] =
 "  --cpu-max PERCENT\n"
 "                 at most PERCENT of one CPU (up to 100 per host CPU)\n"
 "  --cpu-weight N its share of contended CPUs, 1 to 10000 (default 100)\n"
+"  --io-weight N  its share of contended block devices, 1 to 10000\n"
+"                 (default 100; needs iocost or BFQ in the host kernel)\n"
 "  --mem-max SIZE at most SIZE of memory for the whole guest process\n"
 "  --no-cgroup    no cgroup: run without limits where cgroup v2 is\n"
 "                 missing or not writable\n"
@@ -497,15 +501,17 @@ enum {
 	OPT_NAME,
 	OPT_CPU_MAX,
 	OPT_CPU_WEIGHT,
+	OPT_IO_WEIGHT,
 	OPT_MEM_MAX,
 	OPT_NO_CGROUP,
 };
 
-/* What --name, --cpu-max, --cpu-weight, --mem-max and --no-cgroup asked. */
+/* What --name, the cgroup limits and --no-cgroup asked. */
 struct run_limits {
 	char name[PVISOR_NAME_MAX + 1];
 	unsigned int cpu_max;		/* percent; 0: not given */
 	unsigned int cpu_weight;	/* 0: not given */
+	unsigned int io_weight;		/* 0: not given */
 	uint64_t mem_max;		/* 0: not given */
 	bool no_cgroup;
 };
@@ -537,6 +543,12 @@ static int parse_limit_opt(struct run_limits *rl, int opt, const char *arg)
 			return 0;
 		fprintf(stderr, "pvisor run: --cpu-weight %s\n", err);
 		return -1;
+	case OPT_IO_WEIGHT:
+		if (!pvisor_parse_cpu_weight(arg, &rl->io_weight, err,
+					     sizeof(err)))
+			return 0;
+		fprintf(stderr, "pvisor run: --io-weight %s\n", err);
+		return -1;
 	case OPT_MEM_MAX:
 		if (pvisor_parse_size(arg, &rl->mem_max) && rl->mem_max)
 			return 0;
@@ -554,9 +566,10 @@ static int check_limits(struct run_limits *rl, uint64_t mem_size)
 {
 	char mem[32], max[32], need[32];
 
-	if (rl->no_cgroup && (rl->cpu_max || rl->cpu_weight || rl->mem_max)) {
+	if (rl->no_cgroup && (rl->cpu_max || rl->cpu_weight || rl->io_weight ||
+			      rl->mem_max)) {
 		fprintf(stderr,
-			"pvisor run: --cpu-max, --cpu-weight and --mem-max need the guest's cgroup: drop --no-cgroup\n");
+			"pvisor run: --cpu-max, --cpu-weight, --io-weight and --mem-max need the guest's cgroup: drop --no-cgroup\n");
 		return -1;
 	}
 	if (rl->mem_max && pvisor_mem_needed(mem_size) > rl->mem_max) {
@@ -593,6 +606,8 @@ static int enter_cgroup(struct run_limits *rl, struct pvisor_cgroup *cg,
 	     pvisor_cgroup_set_cpu_max(cg, rl->cpu_max, err, sizeof(err))) ||
 	    (rl->cpu_weight &&
 	     pvisor_cgroup_set_cpu_weight(cg, rl->cpu_weight, err, sizeof(err))) ||
+	    (rl->io_weight &&
+	     pvisor_cgroup_set_io_weight(cg, rl->io_weight, err, sizeof(err))) ||
 	    (rl->mem_max &&
 	     pvisor_cgroup_set_mem_max(cg, rl->mem_max, err, sizeof(err)))) {
 		fprintf(stderr, "pvisor: %s\n", err);
@@ -602,6 +617,7 @@ static int enter_cgroup(struct run_limits *rl, struct pvisor_cgroup *cg,
 	ctl->cg = cg;
 	ctl->cpu_max = rl->cpu_max;
 	ctl->cpu_weight = rl->cpu_weight;
+	ctl->io_weight = rl->io_weight;
 	ctl->mem_max = rl->mem_max;
 	return 0;
 }
@@ -619,6 +635,7 @@ static int cmd_run(int argc, char **argv)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
 		{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+		{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
 		{ "mem-max", required_argument, NULL, OPT_MEM_MAX },
 		{ "no-cgroup", no_argument, NULL, OPT_NO_CGROUP },
 		{ "help", no_argument, NULL, 'h' },
@@ -668,6 +685,7 @@ static int cmd_run(int argc, char **argv)
 		case OPT_NAME:
 		case OPT_CPU_MAX:
 		case OPT_CPU_WEIGHT:
+		case OPT_IO_WEIGHT:
 		case OPT_MEM_MAX:
 		case OPT_NO_CGROUP:
 			if (parse_limit_opt(&rl, c, optarg))

@@ -148,6 +148,7 @@ struct pvisor_start_info {
 #define PVISOR_CHAN_NET		3	/* queue 0: transmit, queue 1: receive */
 
 #define PVISOR_CHAN_INFO_READONLY	0x1	/* block: writes fail */
+#define PVISOR_CHAN_INFO_ALIGNED	0x2	/* block: buffers 512-aligned */
 
 struct pvisor_chan_info {
 	__u32 type;		/* PVISOR_CHAN_* */
@@ -224,9 +225,11 @@ struct pvisor_ring {
  *    on; -PVISOR_EOPNOTSUPP where the file cannot punch holes.
  *
  * Block offsets and lengths are multiples of 512 (-PVISOR_EINVAL
- * otherwise); a range past the capacity gets -PVISOR_ERANGE; a write or
- * discard on a read-only disk -PVISOR_EROFS; a failed file operation
- * -PVISOR_EIO; an op the queue does not take -PVISOR_EINVAL.
+ * otherwise), and so are buffer addresses on a disk the host opened for
+ * direct I/O (PVISOR_CHAN_INFO_ALIGNED); a range past the capacity gets
+ * -PVISOR_ERANGE; a write or discard on a read-only disk -PVISOR_EROFS; a
+ * failed file operation -PVISOR_EIO; an op the queue does not take
+ * -PVISOR_EINVAL.
  */
 #define PVISOR_OP_READ		1
 #define PVISOR_OP_WRITE		2

@@ -23,6 +23,7 @@ int blk_open(struct blk *b, unsigned int index)
 		.chan = chan,
 		.capacity = info.capacity,
 		.read_only = info.flags & PVISOR_CHAN_INFO_READONLY,
+		.aligned = info.flags & PVISOR_CHAN_INFO_ALIGNED,
 		.max_io = chan_max_buf(&info) & ~(SECTOR_SIZE - 1),
 	};
 	if (!b->max_io)

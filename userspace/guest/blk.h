@@ -29,6 +29,7 @@ struct blk {
 	unsigned int chan;
 	uint64_t capacity;	/* bytes */
 	bool read_only;
+	bool aligned;		/* buffers at multiples of 512 (host direct I/O) */
 	uint32_t max_io;	/* most bytes in one request, a multiple of 512 */
 	struct chan_queue q;
 };

@@ -14,7 +14,11 @@
  *                       -PVISOR_ERANGE and -PVISOR_EINVAL; a read-only
  *                       disk refuses writes and discards (-PVISOR_EROFS), a
  *                       writable one flushes (0) and discards (0 or
- *                       -PVISOR_EOPNOTSUPP): "disk_check: errors ok"
+ *                       -PVISOR_EOPNOTSUPP); on a disk that wants
+ *                       aligned buffers (host direct I/O) a misaligned
+ *                       buffer gets -PVISOR_EINVAL and an aligned one
+ *                       works ("disk_check: aligned buffers required"):
+ *                       "disk_check: errors ok"
  *   durable SEED COUNT  sectors 0..COUNT-1 one request each, "durable: done
  *                       K" after sector K completes, then idles silently
  *                       until the host kills it
@@ -158,6 +162,14 @@ static int do_errors(void)
 			      blk_discard(&disk, disk.capacity - SECTOR,
 					  SECTOR),
 			      0, -PVISOR_EOPNOTSUPP);
+	}
+	if (disk.aligned) {
+		printf("disk_check: aligned buffers required\n");
+		bad |= expect("a read into a misaligned buffer",
+			      blk_read(&disk, 0, chunk + 8, SECTOR),
+			      -PVISOR_EINVAL, -PVISOR_EINVAL);
+		bad |= expect("a read into an aligned buffer",
+			      blk_read(&disk, 0, chunk, 2 * SECTOR), 0, 0);
 	}
 	if (!bad)
 		printf("disk_check: errors ok\n");
