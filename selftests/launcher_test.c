@@ -282,6 +282,19 @@ TEST(cgroup_limits)
 	EXPECT_TRUE(file_has(cg.group, "cpu.max", "max 100000"));
 	EXPECT_EQ(0, pvisor_cgroup_set_cpu_weight(&cg, 300, err, sizeof(err)));
 	EXPECT_TRUE(file_has(cg.group, "cpu.weight", "300"));
+	/*
+	 * io.weight where iocost is built in, io.bfq.weight with BFQ, and
+	 * an error that says which without either.
+	 */
+	if (file_has(cg.group, "../cgroup.subtree_control", "io")) {
+		if (!pvisor_cgroup_set_io_weight(&cg, 300, err, sizeof(err))) {
+			EXPECT_TRUE(file_has(cg.group, "io.weight", "default 300") ||
+				    file_has(cg.group, "io.bfq.weight", "default 300"));
+		} else {
+			EXPECT_NE(NULL, strstr(err, "proportional I/O policy"))
+				TH_LOG("%s", err);
+		}
+	}
 	if (file_has(cg.group, "../cgroup.subtree_control", "memory")) {
 		EXPECT_EQ(0, pvisor_cgroup_set_mem_max(&cg, 256ULL << 20, err,
 						       sizeof(err)));
