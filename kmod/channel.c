@@ -94,6 +94,7 @@ struct pvisor_channel {
 	struct file *in_file;	/* console input, the tap again, or NULL */
 	bool in_eof;		/* console input has ended */
 	u64 capacity;		/* block: bytes */
+	bool aligned;		/* block: O_DIRECT at creation, 512-byte buffers */
 	u8 mac[6];
 	spinlock_t lock;	/* queue setup, and the buckets below */
 	struct pvisor_queue q[2];
@@ -308,8 +309,7 @@ static int block_request(struct pvisor_channel *ch, struct pvisor_desc *d,
 	if (d->op != PVISOR_OP_READ && ro)
 		return -PVISOR_EROFS;
 	/* Direct I/O takes the buffer as it is: it must be sector-aligned. */
-	if ((ch->file->f_flags & O_DIRECT) && d->op != PVISOR_OP_DISCARD &&
-	    (d->addr & 511))
+	if (ch->aligned && d->op != PVISOR_OP_DISCARD && (d->addr & 511))
 		return -PVISOR_EINVAL;
 	if (d->op == PVISOR_OP_DISCARD) {
 		ret = vfs_fallocate(ch->file,
@@ -918,6 +918,8 @@ static int channel_attach_files(struct pvisor_channel *ch,
 		if (!S_ISREG(inode->i_mode) && !S_ISBLK(inode->i_mode))
 			return -EINVAL;
 		ch->capacity = i_size_read(inode) & ~511ULL;
+		/* Read once: what the guest is told stays true. */
+		ch->aligned = ch->file->f_flags & O_DIRECT;
 		return ch->capacity ? 0 : -EINVAL;
 	default:	/* PVISOR_CHAN_NET */
 		if ((ch->file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
@@ -1031,8 +1033,7 @@ long pvisor_hc_chan_info(struct pvisor_vcpu *vcpu, u64 chan, u64 gpa)
 		info.type = ch->type;
 		if (ch->flags & PVISOR_CHANNEL_F_READONLY)
 			info.flags |= PVISOR_CHAN_INFO_READONLY;
-		if (ch->type == PVISOR_CHAN_BLOCK &&
-		    (ch->file->f_flags & O_DIRECT))
+		if (ch->aligned)
 			info.flags |= PVISOR_CHAN_INFO_ALIGNED;
 		info.nr_queues = ch->nr_queues;
 		info.max_ring = PVISOR_RING_MAX;

@@ -397,26 +397,38 @@ int pvisor_cgroup_set_cpu_weight(struct pvisor_cgroup *cg, unsigned int weight,
 
 /*
  * io.weight is iocost's file (CONFIG_BLK_CGROUP_IOCOST), io.bfq.weight
- * BFQ's; a kernel has either, both or neither.
+ * BFQ's (1 to 1000); a kernel has either, both or neither, and which one
+ * acts depends on each device, so both are written where they exist.
  */
 int pvisor_cgroup_set_io_weight(struct pvisor_cgroup *cg, unsigned int weight,
 				char *err, size_t errlen)
 {
+	static const char * const files[] = { "io.weight", "io.bfq.weight" };
+	static const unsigned int max[] = { 10000, 1000 };
+	int ret, found = 0;
 	char value[32];
-	int ret;
+	size_t i;
 
-	snprintf(value, sizeof(value), "default %u", weight);
-	ret = write_file(cg->group, "io.weight", value);
-	if (ret == -ENOENT)
-		ret = write_file(cg->group, "io.bfq.weight", value);
-	if (ret == -ENOENT)
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(value, sizeof(value), "default %u",
+			 weight < max[i] ? weight : max[i]);
+		ret = write_file(cg->group, files[i], value);
+		if (ret == -ENOENT)
+			continue;
+		if (ret) {
+			say(err, errlen, "%s/%s: writing %s: %s", cg->group,
+			    files[i], value, strerror(-ret));
+			return -1;
+		}
+		found++;
+	}
+	if (!found) {
 		say(err, errlen,
 		    "%s: neither io.weight nor io.bfq.weight: the io controller is not enabled for the guest's cgroup, or the kernel has no proportional I/O policy (CONFIG_BLK_CGROUP_IOCOST or BFQ)",
 		    cg->group);
-	else if (ret)
-		say(err, errlen, "%s/io.weight: writing %s: %s", cg->group,
-		    value, strerror(-ret));
-	return ret ? -1 : 0;
+		return -1;
+	}
+	return 0;
 }
 
 int pvisor_cgroup_set_mem_max(struct pvisor_cgroup *cg, uint64_t bytes,

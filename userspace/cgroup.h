@@ -51,8 +51,9 @@ int pvisor_cgroup_set_cpu_weight(struct pvisor_cgroup *cg, unsigned int weight,
 				 char *err, size_t errlen);
 
 /*
- * The default io.weight (or io.bfq.weight), 1 to 10000: the guest's share
- * of a contended device where the kernel has a proportional I/O policy.
+ * The default io.weight and io.bfq.weight (BFQ's at most 1000), whichever
+ * exist, 1 to 10000: the guest's share of a contended device where the
+ * device has iocost enabled or the BFQ scheduler.
  */
 int pvisor_cgroup_set_io_weight(struct pvisor_cgroup *cg, unsigned int weight,
 				char *err, size_t errlen);

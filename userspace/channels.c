@@ -427,7 +427,6 @@ static int open_pty(struct pvisor_chan *c)
 static int disk_size(struct pvisor_chan *c, uint64_t *size)
 {
 	struct stat st;
-	int sector;
 
 	if (fstat(c->fd, &st)) {
 		fprintf(stderr, "pvisor: --disk %s: fstat: %s\n", c->path,
@@ -442,14 +441,6 @@ static int disk_size(struct pvisor_chan *c, uint64_t *size)
 				c->path, strerror(errno));
 			return -1;
 		}
-		/* Direct I/O in 512-byte sectors needs a device that has them. */
-		if (c->direct && !ioctl(c->fd, BLKSSZGET, &sector) &&
-		    sector > SECTOR_SIZE) {
-			fprintf(stderr,
-				"pvisor: --disk %s,direct: the device's sectors are %d bytes, the guest's 512: drop ,direct\n",
-				c->path, sector);
-			return -1;
-		}
 	} else {
 		fprintf(stderr,
 			"pvisor: --disk %s: not a regular file or a block device\n",
@@ -457,6 +448,33 @@ static int disk_size(struct pvisor_chan *c, uint64_t *size)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A ,direct disk must take what the guest is promised: 512-byte sectors
+ * at 512-byte aligned buffers.  A file system or device that wants more
+ * (4 KiB sectors) fails here rather than at every request: read sector 0
+ * into a buffer aligned to 512 and no more.
+ */
+static int probe_direct(struct pvisor_chan *c)
+{
+	char *mem = aligned_alloc(4096, 8192);
+	ssize_t n;
+	int err;
+
+	if (!mem) {
+		fprintf(stderr, "pvisor: out of memory\n");
+		return -1;
+	}
+	n = pread(c->fd, mem + SECTOR_SIZE, SECTOR_SIZE, 0);
+	err = errno;
+	free(mem);
+	if (n == SECTOR_SIZE)
+		return 0;
+	fprintf(stderr,
+		"pvisor: --disk %s,direct: a 512-byte direct read %s: the guest's disk needs 512-byte sectors (drop ,direct)\n",
+		c->path, n < 0 ? strerror(err) : "came back short");
+	return -1;
 }
 
 static int open_disk(struct pvisor_chan *c)
@@ -505,7 +523,7 @@ static int open_disk(struct pvisor_chan *c)
 			c->path, (unsigned long long)size, SECTOR_SIZE);
 		return -1;
 	}
-	return 0;
+	return c->direct ? probe_direct(c) : 0;
 }
 
 static int open_tap(struct pvisor_chan *c)

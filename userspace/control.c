@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,30 @@
 
 static atomic_bool control_stopping;
 
-const char *pvisor_control_dir(void)
+static char control_dir[PATH_MAX];
+static pthread_once_t control_dir_once = PTHREAD_ONCE_INIT;
+
+static void find_control_dir(void)
 {
 	const char *dir = getenv("PVISOR_RUN_DIR");
 
-	return dir && *dir ? dir : PVISOR_RUN_DIR;
+	if (dir && *dir &&
+	    (size_t)snprintf(control_dir, sizeof(control_dir), "%s", dir) <
+	    sizeof(control_dir))
+		return;
+	/* /run/pvisor is root's: a user's guests go where its runtime is. */
+	dir = getenv("XDG_RUNTIME_DIR");
+	if (geteuid() && dir && *dir &&
+	    (size_t)snprintf(control_dir, sizeof(control_dir), "%s/pvisor",
+			     dir) < sizeof(control_dir))
+		return;
+	snprintf(control_dir, sizeof(control_dir), "%s", PVISOR_RUN_DIR);
+}
+
+const char *pvisor_control_dir(void)
+{
+	pthread_once(&control_dir_once, find_control_dir);
+	return control_dir;
 }
 
 static int socket_path(const char *name, struct sockaddr_un *sa)
@@ -298,9 +318,7 @@ static int limit_cgroup(struct pvisor_control *ctl, const char *kv, char *err,
 			size_t errlen)
 {
 	uint64_t bytes, need = pvisor_mem_needed(ctl->mem_bytes);
-	const char *key = kv[0] == 'i' ? "io-weight" :
-			  kv[4] == 'm' ? "cpu-max" :
-			  kv[4] == 'w' ? "cpu-weight" : "mem-max";
+	int keylen = strcspn(kv, "=");
 	unsigned int v = 0;
 	char why[400] = "";
 	int bad = 0;
@@ -345,7 +363,7 @@ static int limit_cgroup(struct pvisor_control *ctl, const char *kv, char *err,
 		ctl->mem_max = bytes;
 	}
 	if (bad)
-		snprintf(err, errlen, "%s: %s", key, why);
+		snprintf(err, errlen, "%.*s: %s", keylen, kv, why);
 	return bad > 0 ? -2 : bad;
 }
 

@@ -45,7 +45,10 @@ struct pvisor_control {
 	unsigned int ncpus;
 };
 
-/* The directory of the sockets: $PVISOR_RUN_DIR or /run/pvisor. */
+/*
+ * The directory of the sockets: $PVISOR_RUN_DIR, else for a user other
+ * than root $XDG_RUNTIME_DIR/pvisor, else /run/pvisor.
+ */
 const char *pvisor_control_dir(void);
 
 /*

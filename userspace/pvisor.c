@@ -97,7 +97,7 @@ static const char usage_text[] =
 "                 at most PERCENT of one CPU (up to 100 per host CPU)\n"
 "  --cpu-weight N its share of contended CPUs, 1 to 10000 (default 100)\n"
 "  --io-weight N  its share of contended block devices, 1 to 10000\n"
-"                 (default 100; needs iocost or BFQ in the host kernel)\n"
+"                 (default 100; acts where the device has iocost or BFQ)\n"
 "  --mem-max SIZE at most SIZE of memory for the whole guest process\n"
 "  --no-cgroup    no cgroup: run without limits where cgroup v2 is\n"
 "                 missing or not writable\n"

@@ -142,8 +142,8 @@ struct pvisor_sregs {
  *  - PVISOR_CHAN_CONSOLE: output to @fd, input from @in_fd (-1: none).
  *  - PVISOR_CHAN_BLOCK: a disk of @fd's size rounded down to 512 bytes;
  *    PVISOR_CHANNEL_F_READONLY refuses writes (else @fd must be writable).
- *    An @fd opened O_DIRECT gets direct I/O on the guest's pages, which
- *    must then be 512-byte aligned (PVISOR_CHAN_INFO_ALIGNED).
+ *    An @fd that is O_DIRECT at creation gets direct I/O on the guest's
+ *    pages, which must then be 512-byte aligned (PVISOR_CHAN_INFO_ALIGNED).
  *  - PVISOR_CHAN_NET: frames to and from @fd, a tap device opened with
  *    IFF_TAP | IFF_NO_PI; @mac is the guest's address.
  */
