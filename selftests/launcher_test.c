@@ -78,10 +78,10 @@ TEST(cpu_options)
 	EXPECT_EQ(-1, pvisor_parse_cpu_max("0", 4, &v, err, sizeof(err)));
 	EXPECT_EQ(-1, pvisor_parse_cpu_max("-5", 4, &v, err, sizeof(err)));
 	EXPECT_EQ(-1, pvisor_parse_cpu_max("50%", 4, &v, err, sizeof(err)));
-	ASSERT_EQ(0, pvisor_parse_cpu_weight("10000", &v, err, sizeof(err)));
+	ASSERT_EQ(0, pvisor_parse_weight("10000", &v, err, sizeof(err)));
 	EXPECT_EQ(10000, v);
-	EXPECT_EQ(-1, pvisor_parse_cpu_weight("0", &v, err, sizeof(err)));
-	EXPECT_EQ(-1, pvisor_parse_cpu_weight("10001", &v, err, sizeof(err)));
+	EXPECT_EQ(-1, pvisor_parse_weight("0", &v, err, sizeof(err)));
+	EXPECT_EQ(-1, pvisor_parse_weight("10001", &v, err, sizeof(err)));
 	/* Guest memory, the module's shadow pages, the launcher. */
 	EXPECT_EQ((64ULL << 20) + (2ULL << 20) + (16ULL << 20),
 		  pvisor_mem_needed(64ULL << 20));

@@ -333,7 +333,7 @@ static int limit_cgroup(struct pvisor_control *ctl, const char *kv, char *err,
 		else
 			ctl->cpu_max = v;
 	} else if (!strncmp(kv, "cpu-weight=", 11)) {
-		if (pvisor_parse_cpu_weight(kv + 11, &v, why, sizeof(why)))
+		if (pvisor_parse_weight(kv + 11, &v, why, sizeof(why)))
 			bad = 1;
 		else if (pvisor_cgroup_set_cpu_weight(ctl->cg, v, why,
 						      sizeof(why)))
@@ -341,7 +341,7 @@ static int limit_cgroup(struct pvisor_control *ctl, const char *kv, char *err,
 		else
 			ctl->cpu_weight = v;
 	} else if (!strncmp(kv, "io-weight=", 10)) {
-		if (pvisor_parse_cpu_weight(kv + 10, &v, why, sizeof(why)))
+		if (pvisor_parse_weight(kv + 10, &v, why, sizeof(why)))
 			bad = 1;
 		else if (pvisor_cgroup_set_io_weight(ctl->cg, v, why,
 						     sizeof(why)))

@@ -538,14 +538,12 @@ static int parse_limit_opt(struct run_limits *rl, int opt, const char *arg)
 		fprintf(stderr, "pvisor run: --cpu-max %s\n", err);
 		return -1;
 	case OPT_CPU_WEIGHT:
-		if (!pvisor_parse_cpu_weight(arg, &rl->cpu_weight, err,
-					     sizeof(err)))
+		if (!pvisor_parse_weight(arg, &rl->cpu_weight, err, sizeof(err)))
 			return 0;
 		fprintf(stderr, "pvisor run: --cpu-weight %s\n", err);
 		return -1;
 	case OPT_IO_WEIGHT:
-		if (!pvisor_parse_cpu_weight(arg, &rl->io_weight, err,
-					     sizeof(err)))
+		if (!pvisor_parse_weight(arg, &rl->io_weight, err, sizeof(err)))
 			return 0;
 		fprintf(stderr, "pvisor run: --io-weight %s\n", err);
 		return -1;

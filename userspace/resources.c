@@ -127,8 +127,8 @@ int pvisor_parse_cpu_max(const char *s, unsigned int ncpus,
 	return 0;
 }
 
-int pvisor_parse_cpu_weight(const char *s, unsigned int *weight, char *err,
-			    size_t errlen)
+int pvisor_parse_weight(const char *s, unsigned int *weight, char *err,
+			size_t errlen)
 {
 	uint64_t n;
 

@@ -65,9 +65,9 @@ bool pvisor_name_is_valid(const char *name);
 int pvisor_parse_cpu_max(const char *s, unsigned int ncpus,
 			 unsigned int *percent, char *err, size_t errlen);
 
-/* --cpu-weight N: 1 to 10000. */
-int pvisor_parse_cpu_weight(const char *s, unsigned int *weight, char *err,
-			    size_t errlen);
+/* --cpu-weight N and --io-weight N: 1 to 10000. */
+int pvisor_parse_weight(const char *s, unsigned int *weight, char *err,
+			size_t errlen);
 
 /*
  * The bucket of a rate: size @size (0: @rate / 10, at least 1), refilled
