@@ -3,7 +3,7 @@
  * io_bench: a pvisor guest's block and network throughput against the
  * host's own, measured in the same run (Documentation/benchmarks.rst).
  *
- *   io_bench [--mb N] [--net-mb N] [--dir DIR] [--guests DIR]
+ *   io_bench [--mb N] [--net-mb N] [--dir DIR] [--guests DIR] [--direct DEV]
  *
  * Block: the host writes and reads an N MiB file in 64 KiB blocks (what
  * "dd bs=64k" does), then a guest does the same on the same file as its
@@ -11,8 +11,13 @@
  * guest reads it with PVISOR_INFO_CLOCK_NS).  Network: UDP datagrams of
  * 1472 bytes from one process to another over loopback, then from a guest
  * (netdemo.elf) through a tap to a socket on the host; the receiver times
- * both.  Every line is "name: numbers"; the ratio is guest / host.
+ * both.  With --direct DEV, the same block pair again on the block device
+ * DEV (at least N MiB, overwritten) with O_DIRECT on both sides: the host's
+ * dd with oflag/iflag=direct against a guest disk "DEV,direct", no page
+ * cache on either.  Every line is "name: numbers"; the ratio is guest /
+ * host.
  */
+#define _GNU_SOURCE	/* O_DIRECT */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +47,7 @@
 
 static const char *guests = "/pvisor/guests";
 static const char *dir = "/tmp";
+static const char *direct_dev;
 
 static uint64_t now_ns(void)
 {
@@ -56,19 +62,27 @@ static double mib_per_s(uint64_t bytes, uint64_t ns)
 	return ns ? (double)bytes / (1 << 20) / ((double)ns / 1e9) : 0;
 }
 
-/* The host's dd: write or read @mb MiB of @path in 64 KiB blocks. */
-static int host_rw(const char *path, bool write, unsigned int mb,
+/*
+ * The host's dd: write or read @mb MiB of @path in 64 KiB blocks, through
+ * the page cache or (@direct) with O_DIRECT.
+ */
+static int host_rw(const char *path, bool direct, bool write, unsigned int mb,
 		   uint64_t *ns)
 {
-	static char buf[BLOCK];
+	static char *buf;	/* page-aligned, as O_DIRECT wants */
 	uint64_t t0, off, size = (uint64_t)mb << 20;
 	ssize_t n;
 	int fd;
 
-	fd = open(path, write ? O_RDWR | O_CREAT : O_RDONLY, 0600);
+	if (!buf)
+		buf = aligned_alloc(4096, BLOCK);
+	if (!buf)
+		return -1;
+	fd = open(path, (write ? O_RDWR | O_CREAT : O_RDONLY) |
+		  (direct ? O_DIRECT : 0), 0600);
 	if (fd < 0)
 		return -1;
-	memset(buf, 0x5a, sizeof(buf));
+	memset(buf, 0x5a, BLOCK);
 	t0 = now_ns();
 	for (off = 0; off < size; off += BLOCK) {
 		n = write ? pwrite(fd, buf, BLOCK, off) :
@@ -142,16 +156,17 @@ struct guest_io {
 	unsigned long long bytes, ns, requests, doorbells, idles;
 };
 
-static int guest_blk(const char *path, const char *op, unsigned int mb,
-		     struct guest_io *g)
+static int guest_blk(const char *path, bool direct, const char *op,
+		     unsigned int mb, struct guest_io *g)
 {
-	char size[16], out[4096], fmt[128], *argv[9];
+	char size[16], out[4096], fmt[128], disk[280], *argv[9];
 	const char *line;
 	int rc, fd;
 	pid_t pid;
 
 	snprintf(size, sizeof(size), "%u", mb);
-	launcher_argv(argv, "--disk", path, "blk_bench.elf", op, size);
+	snprintf(disk, sizeof(disk), "%s%s", path, direct ? ",direct" : "");
+	launcher_argv(argv, "--disk", disk, "blk_bench.elf", op, size);
 	pid = spawn(argv, &fd);
 	rc = finish(pid, fd, out, sizeof(out));
 	snprintf(fmt, sizeof(fmt), "blk_bench: %s %s %s", op,
@@ -168,19 +183,24 @@ static int guest_blk(const char *path, const char *op, unsigned int mb,
 	return 0;
 }
 
-static int bench_block(unsigned int mb)
+/* The block pair on a file in --dir, or with O_DIRECT on --direct DEV. */
+static int bench_block(unsigned int mb, bool direct)
 {
 	static const char *const ops[] = { "write", "read" };
+	const char *kind = direct ? "block direct" : "block";
 	char path[256];
 	uint64_t host_ns;
 	int i, ret = 0;
 
-	snprintf(path, sizeof(path), "%s/io_bench.img", dir);
+	if (direct)
+		snprintf(path, sizeof(path), "%s", direct_dev);
+	else
+		snprintf(path, sizeof(path), "%s/io_bench.img", dir);
 	/*
 	 * The file exists before anything is timed: the guest overwrites
 	 * it, so the host's timed write must not allocate its pages either.
 	 */
-	if (host_rw(path, true, mb, &host_ns)) {
+	if (host_rw(path, direct, true, mb, &host_ns)) {
 		fprintf(stderr, "io_bench: creating %s: %s\n", path,
 			strerror(errno));
 		return -1;
@@ -189,27 +209,28 @@ static int bench_block(unsigned int mb)
 		struct guest_io g;
 		double host, guest;
 
-		if (host_rw(path, i == 0, mb, &host_ns)) {
+		if (host_rw(path, direct, i == 0, mb, &host_ns)) {
 			fprintf(stderr, "io_bench: host %s of %s: %s\n", ops[i],
 				path, strerror(errno));
 			ret = -1;
 			break;
 		}
-		if (guest_blk(path, ops[i], mb, &g)) {
+		if (guest_blk(path, direct, ops[i], mb, &g)) {
 			ret = -1;
 			continue;
 		}
 		host = mib_per_s((uint64_t)mb << 20, host_ns);
 		guest = mib_per_s(g.bytes, g.ns);
-		printf("block %s, %u MiB in 64 KiB requests: host %.1f MiB/s, "
+		printf("%s %s, %u MiB in 64 KiB requests: host %.1f MiB/s, "
 		       "guest %.1f MiB/s, ratio %.2f\n",
-		       ops[i], mb, host, guest, host ? guest / host : 0);
-		printf("block %s exits: requests %llu, doorbells %llu, "
+		       kind, ops[i], mb, host, guest, host ? guest / host : 0);
+		printf("%s %s exits: requests %llu, doorbells %llu, "
 		       "HLT wakeups %llu, exits/request %.3f\n",
-		       ops[i], g.requests, g.doorbells, g.idles,
+		       kind, ops[i], g.requests, g.doorbells, g.idles,
 		       g.requests ? (double)(g.doorbells + g.idles) / g.requests : 0);
 	}
-	unlink(path);
+	if (!direct)
+		unlink(path);
 	return ret;
 }
 
@@ -350,6 +371,7 @@ int main(int argc, char **argv)
 		{ "net-mb", required_argument, NULL, 'n' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "guests", required_argument, NULL, 'g' },
+		{ "direct", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int mb = 16, net_mb = 8;
@@ -369,14 +391,19 @@ int main(int argc, char **argv)
 		case 'g':
 			guests = optarg;
 			break;
+		case 'D':
+			direct_dev = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: io_bench [--mb N] [--net-mb N] "
-				"[--dir DIR] [--guests DIR]\n");
+				"[--dir DIR] [--guests DIR] [--direct DEV]\n");
 			return 2;
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (mb && bench_block(mb))
+	if (mb && bench_block(mb, false))
+		ret = 1;
+	if (mb && direct_dev && bench_block(mb, true))
 		ret = 1;
 	if (net_mb && bench_net(net_mb))
 		ret = 1;
