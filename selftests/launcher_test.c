@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "harness_list.h"
 #include "cgroup.h"
 #include "control.h"
 #include "resources.h"

@@ -20,6 +20,8 @@
 
 #include <linux/pvisor.h>
 
+#include "harness_list.h"
+
 #ifndef BIT_ULL
 #define BIT_ULL(nr)	(1ULL << (nr))
 #endif
