@@ -58,6 +58,7 @@
 #define WORK_QUEUE1	1
 #define WORK_INPUT	2	/* the input file became readable */
 #define WORK_LIMITS	3	/* the limits changed */
+#define WORK_AGAIN	4	/* a pass stopped at its budget */
 
 struct pvisor_queue {
 	/* Set once by the setup hypercall; gpa is published last. */
@@ -512,16 +513,36 @@ static int serve_request(struct pvisor_channel *ch, int qi,
 	return REQ_DONE;
 }
 
+/*
+ * The most a call of serve_queue() or serve_input() does before it returns
+ * to channel_serve(), which yields and looks for signals and the VM's death
+ * before the next pass: a guest that refills its ring as fast as pvisor
+ * answers it, or a host peer that floods a tap with frames the guest's
+ * buffers cannot hold, never keeps the serving thread in the kernel.
+ */
+#define SERVE_BUDGET	PVISOR_RING_MAX
+
+/* Work is left over: the next pass comes without waiting for a doorbell. */
+static void serve_again(struct pvisor_channel *ch)
+{
+	set_bit(WORK_AGAIN, &ch->work);
+}
+
 /* Answer held input buffers while there is input.  Returns work done. */
 static int serve_input(struct pvisor_channel *ch, struct pvisor_ring *ring,
 		       struct pvisor_queue *q, struct bio_vec *bv)
 {
-	int done = 0;
+	int done = 0, budget = SERVE_BUDGET;
 
 	while (q->nr_held && (ch->in_eof || input_ready(ch))) {
 		struct pvisor_desc *d = &q->held[q->held_head];
 		ssize_t n = 0;
 		int nr;
+
+		if (!budget--) {
+			serve_again(ch);
+			break;
+		}
 
 		/* Receive limits: a frame is charged once it is read. */
 		if (!ch->in_eof && !admit(ch, 1, 1, false))
@@ -560,7 +581,7 @@ static int serve_queue(struct pvisor_channel *ch, int qi, struct bio_vec *bv)
 {
 	struct pvisor_queue *q = &ch->q[qi];
 	struct pvisor_ring *ring;
-	int done = 0, ret;
+	int done = 0, ret, budget = SERVE_BUDGET;
 	u32 prod;
 
 	/* The queue's fields after its address: see the setup hypercall. */
@@ -573,11 +594,22 @@ static int serve_queue(struct pvisor_channel *ch, int qi, struct bio_vec *bv)
 		prod = READ_ONCE(ring->req_prod);
 		/* The index before the requests it covers. */
 		smp_rmb();
-		if ((u32)(prod - q->rsp_prod) > q->size)
+		/*
+		 * req_prod may run at most a ring ahead of the responses and
+		 * never back behind what was read (held input buffers and a
+		 * stalled request lie between): rsp_prod <= req_cons <=
+		 * req_prod <= rsp_prod + size, in free-running arithmetic.
+		 */
+		if ((u32)(prod - q->rsp_prod) > q->size ||
+		    (u32)(prod - q->rsp_prod) < (u32)(q->req_cons - q->rsp_prod))
 			return -EFAULT;
 		while (q->stalled || q->req_cons != prod) {
 			struct pvisor_desc d;
 
+			if (!budget--) {
+				serve_again(ch);
+				return done;
+			}
 			if (q->stalled) {
 				d = q->stall;
 			} else {
@@ -691,10 +723,9 @@ static long channel_serve(struct pvisor_channel *ch)
 			ret = -EIO;
 			break;
 		}
-		if (done) {
-			cond_resched();
+		cond_resched();
+		if (done)
 			continue;
-		}
 		if (ch->wait_ns)	/* throttled: until the buckets refill */
 			wait_event_interruptible_hrtimeout(ch->wq,
 							   serve_should_wake(ch),

@@ -172,6 +172,7 @@ struct guest_params {
 	uint64_t mode;		/* bad_ring: BAD_* */
 	uint64_t type;		/* bad_ring: the channel's PVISOR_CHAN_* */
 	uint64_t halted;	/* bad_ring: wait in HLT */
+	uint64_t stop;		/* flood: the host says stop */
 };
 
 static struct guest_params guest_params;
@@ -2291,6 +2292,7 @@ enum {
 	BAD_ADDR_OUTSIDE,	/* a buffer at the end of memory */
 	BAD_ADDR_STRADDLES,	/* a buffer across the end of memory */
 	BAD_LEN,		/* len > PVISOR_CHAN_BUF_MAX */
+	BAD_REQ_PROD_BACK,	/* req_prod back behind held input buffers */
 };
 
 static void guest_bad_ring(void)
@@ -2302,6 +2304,25 @@ static void guest_bad_ring(void)
 	int i;
 
 	guest_start();
+	if (guest_params.mode == BAD_REQ_PROD_BACK) {
+		/*
+		 * Four input buffers, held while the console has no input;
+		 * then req_prod goes back between the responses (none yet)
+		 * and what pvisor has read: it must not read "on" from
+		 * there for 2^32 - 2 requests.
+		 */
+		GUEST_QUEUE_SETUP(&q, 0, 1, 4);
+		for (i = 0; i < 4; i++)
+			guest_queue_put(&q, i, PVISOR_OP_READ,
+					MISC_BUF + i * 512, 512, 0);
+		guest_queue_publish(&q);
+		guest_settle(200 * MS);
+		q.req_prod -= 2;
+		__atomic_store_n(&q.ring->req_prod, q.req_prod,
+				 __ATOMIC_RELEASE);
+		GUEST_ASSERT_EQ(0, guest_chan_notify(q.chan, q.queue));
+		goto wait;
+	}
 	GUEST_QUEUE_SETUP(&q, 0, 0, 4);
 	switch (guest_params.mode) {
 	case BAD_REQ_PROD:
@@ -2321,6 +2342,7 @@ static void guest_bad_ring(void)
 		break;
 	}
 	guest_queue_publish(&q);
+wait:
 	if (guest_params.halted) {
 		GUEST_ASSERT_EQ(0, guest_set_timer(20000 * MS, GUARD_VECTOR));
 		while (!guest_irqs[GUARD_VECTOR])
@@ -2375,6 +2397,11 @@ FIXTURE_VARIANT_ADD(bad_ring, console_addr_outside_memory) {
 	.mode = BAD_ADDR_OUTSIDE,
 };
 
+FIXTURE_VARIANT_ADD(bad_ring, req_prod_back_on_input) {
+	.type = PVISOR_CHAN_CONSOLE,
+	.mode = BAD_REQ_PROD_BACK,
+};
+
 FIXTURE_SETUP(bad_ring)
 {
 	CHAN_ENV_SETUP(&self->e);
@@ -2388,7 +2415,7 @@ FIXTURE_TEARDOWN(bad_ring)
 TEST_F_TIMEOUT(bad_ring, kills_vm_then_new_vm_works, 120)
 {
 	struct chan_env *e = &self->e;
-	int fd, p[2];
+	int fd, p[2], q[2];
 
 	RETURN_IF_SKIPPED();
 	chan_vm_start(_metadata, e, guest_bad_ring);
@@ -2401,7 +2428,13 @@ TEST_F_TIMEOUT(bad_ring, kills_vm_then_new_vm_works, 120)
 		env_pipe(_metadata, e, p);
 		fd = p[1];
 	}
-	chan_add(_metadata, e, variant->type, 0, fd, -1);
+	if (variant->mode == BAD_REQ_PROD_BACK) {
+		/* Console input that never comes: the buffers are held. */
+		env_pipe(_metadata, e, q);
+		chan_add(_metadata, e, variant->type, 0, fd, q[0]);
+	} else {
+		chan_add(_metadata, e, variant->type, 0, fd, -1);
+	}
 	chan_serve(_metadata, e, 0);
 
 	VM_RUN_TO_KILL(&e->t, PVISOR_KILL_BAD_RING);
@@ -2411,6 +2444,110 @@ TEST_F_TIMEOUT(bad_ring, kills_vm_then_new_vm_works, 120)
 	env_release(e);
 	expect_smoke_vm(_metadata, e);
 	serve_stop_expect_eintr(_metadata, &e->srv[0], "the new VM's block");
+}
+
+/*
+ * A guest that refills its ring as fast as pvisor answers it, with
+ * requests that fail at once: with the vCPU on another CPU the serving
+ * thread never finds the ring empty.  SERVE must still end at a signal
+ * within a second (the launcher can be killed, cpu.max holds).
+ */
+#define FLOOD_NS	(60000 * MS)	/* the most the guest floods */
+#define FLOOD_MIN	500		/* answers before the signal */
+#define FLOOD_STOP_MS	1000		/* SERVE's time to see the signal */
+
+static void guest_flood(void)
+{
+	struct guest_queue q;
+	struct pvisor_desc rsp;
+	uint64_t end;
+
+	guest_start();
+	GUEST_QUEUE_SETUP(&q, 0, 0, PVISOR_RING_MAX);
+	end = guest_clock() + FLOOD_NS;
+	while (!__atomic_load_n(&guest_params.stop, __ATOMIC_ACQUIRE) &&
+	       guest_clock() < end) {
+		while (q.req_prod - q.rsp_cons < q.size)
+			guest_queue_put(&q, q.req_prod, 0x7fff, 0, 0, 0);
+		guest_queue_publish(&q);
+		while (guest_queue_get(&q, &rsp))
+			if (rsp.status != -PVISOR_EINVAL)
+				guest_queue_fail(&q, "guest: a bad op did not fail",
+						 __LINE__);
+	}
+	guest_shutdown(0);
+}
+
+struct flood_stopper {
+	pthread_t thread;
+	struct chan_env *e;
+	uint64_t *stop;		/* the guest's guest_params.stop */
+	uint64_t answered;	/* requests answered when the signal went */
+	long ms;		/* first signal to SERVE's return; -1: never */
+};
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 +
+	       (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Waits for the flood, then signals SERVE until it returns. */
+static void *flood_stopper_thread(void *arg)
+{
+	struct flood_stopper *f = arg;
+	struct chan_server *s = &f->e->srv[0];
+	struct pvisor_channel_stats st;
+	struct timespec t0;
+
+	f->ms = -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(10000);
+		memset(&st, 0, sizeof(st));
+		ioctl(f->e->chan_fd[0], PVISOR_CHANNEL_GET_STATS, &st);
+	} while (st.requests[0] < FLOOD_MIN && ms_since(&t0) < 60000 &&
+		 !serve_is_done(s));
+	f->answered = st.requests[0];
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!serve_is_done(s) && ms_since(&t0) < 10000) {
+		pthread_kill(s->thread, SIGUSR1);
+		usleep(2000);
+	}
+	if (serve_is_done(s))
+		f->ms = ms_since(&t0);
+	__atomic_store_n(f->stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(chan, flood_of_failing_requests_ends_at_a_signal, 120)
+{
+	struct chan_env *e = &self->e;
+	struct flood_stopper f = { .e = e };
+	struct chan_server *s = &e->srv[0];
+
+	RETURN_IF_SKIPPED();
+	chan_vm_start(_metadata, e, guest_flood);
+	chan_add(_metadata, e, PVISOR_CHAN_BLOCK, 0,
+		 disk_create(_metadata, e, DISK_SIZE, 0), -1);
+	chan_serve(_metadata, e, 0);
+	f.stop = &PARAMS(e)->stop;
+	ASSERT_EQ(0, pthread_create(&f.thread, NULL, flood_stopper_thread,
+				    &f));
+	VM_RUN_TO_SHUTDOWN(&e->t);
+	pthread_join(f.thread, NULL);
+	TH_LOG("%llu requests answered before the signal; SERVE returned %ld ms after it",
+	       (unsigned long long)f.answered, f.ms);
+	EXPECT_GE(f.answered, FLOOD_MIN)
+		TH_LOG("the guest's flood never got going");
+	ASSERT_NE(-1, f.ms)
+		TH_LOG("SERVE still runs 10 s after the first signal");
+	EXPECT_LE(f.ms, FLOOD_STOP_MS);
+	serve_join(s);
+	expect_serve_err(_metadata, s, EINTR, "the flooded block channel");
 }
 
 /* Lifecycle. */

@@ -175,7 +175,8 @@ struct pvisor_chan_info {
  * says which request each answers.  Indexes are free-running 32-bit
  * counters.  The guest writes a slot only after it consumed the response
  * in it, so it has at most @size requests without a consumed response;
- * req_prod - rsp_prod > size is a malformed ring and kills the VM.
+ * req_prod - rsp_prod > size, or req_prod moved back behind a request
+ * pvisor has read, is a malformed ring and kills the VM.
  *
  * Notification suppression, in both directions:
  *  - the guest rings the doorbell (PVISOR_HC_CHAN_NOTIFY) after moving
